@@ -1,0 +1,250 @@
+// Runnable cells: Run, Stop and Reset for every ```pycell on the page.
+//
+// Progressive enhancement: the build already put each cell's highlighted source
+// and true output in the page, so nothing here is needed to read it. This
+// module only adds buttons. Python (Pyodide) starts on the first Run, the
+// editor (CodeMirror) on the first click into the code: opening a page
+// downloads neither.
+//
+// Cells share one interpreter like a notebook: running a cell first runs the
+// earlier cells that have not run yet in the current interpreter.
+
+import { PythonSession, StoppedError } from "./python-session.js";
+
+const settings = JSON.parse(document.getElementById("guide-settings")?.textContent || "{}");
+const session = new PythonSession(settings);
+let queue = Promise.resolve(); // one run at a time: cells share an interpreter
+
+function button(text, className, title) {
+  const el = document.createElement("button");
+  el.type = "button";
+  el.className = `pycell-button ${className}`;
+  el.textContent = text;
+  el.title = title;
+  return el;
+}
+
+function seconds(ms) {
+  return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
+}
+
+// The same markup as sitebuild/cells.py render_items().
+function renderItem(item) {
+  if (item.type === "html") {
+    const div = document.createElement("div");
+    div.className = "pycell-html";
+    div.innerHTML = item.html; // the reader's own code's output, on their own page
+    return div;
+  }
+  const pre = document.createElement("pre");
+  pre.className = `pycell-${item.type}`;
+  pre.textContent = item.text;
+  return pre;
+}
+
+class Cell {
+  constructor(el, index, page) {
+    this.el = el;
+    this.index = index;
+    this.page = page;
+    this.original = JSON.parse(el.querySelector(".pycell-src").textContent);
+    this.needs = (el.dataset.needs || "").split(" ").filter(Boolean);
+    this.output = el.querySelector(".pycell-output");
+    this.code = el.querySelector(".pycell-code");
+    this.editor = null;
+    this.ranInGeneration = 0;
+
+    const bar = el.querySelector(".pycell-bar");
+    this.status = document.createElement("span");
+    this.status.className = "pycell-status";
+    this.status.setAttribute("aria-live", "polite");
+    this.runButton = button("Run", "pycell-run", "Run this cell (Shift+Enter in the editor)");
+    this.stopButton = button("Stop", "pycell-stop", "Stop the running cell (restarts Python)");
+    this.resetButton = button("Reset", "pycell-reset", "Restore the original code");
+    this.stopButton.disabled = true;
+    const buttons = document.createElement("span");
+    buttons.className = "pycell-buttons";
+    buttons.append(this.runButton, this.stopButton, this.resetButton);
+    bar.append(this.status, buttons);
+
+    this.runButton.addEventListener("click", () => this.page.runUpTo(this));
+    this.stopButton.addEventListener("click", () => this.page.stop());
+    this.resetButton.addEventListener("click", () => this.reset());
+
+    // The static code becomes an editor on first click or Enter.
+    this.code.tabIndex = 0;
+    this.code.setAttribute("role", "button");
+    this.code.setAttribute("aria-label", `Edit the code of cell ${index + 1}`);
+    this.code.title = "Click to edit";
+    this.code.addEventListener("click", (event) => {
+      if (!event.target.closest(".md-clipboard")) this.openEditor();
+    });
+    this.code.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        this.openEditor();
+      }
+    });
+  }
+
+  source() {
+    return this.editor ? this.editor.state.doc.toString() : this.original;
+  }
+
+  async openEditor() {
+    if (this.editor || this.openingEditor) return;
+    this.openingEditor = true;
+    this.setStatus("Loading the editor…");
+    try {
+      const { createEditor } = await import("./editor.js");
+      const holder = document.createElement("div");
+      holder.className = "pycell-editor";
+      this.code.after(holder);
+      this.editor = await createEditor(holder, this.original, {
+        onRun: () => this.page.runUpTo(this),
+        label: `Python code of cell ${this.index + 1}`,
+      });
+      this.code.hidden = true;
+      this.editor.focus();
+      this.setStatus("");
+    } catch (err) {
+      this.setStatus(`The editor could not load (${err.message}); the code can still be run as it is.`);
+    } finally {
+      this.openingEditor = false;
+    }
+  }
+
+  async reset() {
+    if (this.editor) {
+      const { setText } = await import("./editor.js");
+      setText(this.editor, this.original);
+    }
+    this.setStatus("Original code restored.");
+  }
+
+  setStatus(text) {
+    this.status.textContent = text;
+  }
+
+  setRunning(running) {
+    this.el.classList.toggle("running", running);
+    this.stopButton.disabled = !running;
+    this.runButton.disabled = running;
+  }
+
+  notice(text) {
+    let el = this.el.querySelector(".pycell-notice");
+    if (!el) {
+      el = document.createElement("p");
+      el.className = "pycell-notice";
+      el.setAttribute("role", "status");
+      this.output.before(el);
+    }
+    el.textContent = text;
+  }
+
+  clearNotice() {
+    this.el.querySelector(".pycell-notice")?.remove();
+  }
+
+  showItems(items) {
+    this.output.replaceChildren(...items.map(renderItem));
+    this.output.dataset.origin = "browser";
+  }
+
+  // Live text while the cell runs; the final item list replaces it when done.
+  stream(kind, text) {
+    if (this.output.dataset.origin !== "browser") this.showItems([]);
+    const last = this.output.lastElementChild;
+    if (last && last.classList.contains(`pycell-${kind}`)) last.textContent += text;
+    else this.output.append(renderItem({ type: kind, text }));
+  }
+
+  // Run this cell's current source in the session; returns true if no error.
+  async execute() {
+    const started = performance.now();
+    this.setStatus("Running…");
+    this.clearNotice();
+    let streamed = false;
+    const items = await session.run(this.source(), this.index, (kind, text) => {
+      if (!streamed) this.showItems([]);
+      streamed = true;
+      this.stream(kind, text);
+    });
+    this.showItems(items);
+    this.ranInGeneration = session.generation;
+    const failed = items.some((item) => item.type === "error");
+    this.setStatus(`${failed ? "Failed" : "Ran"} in ${seconds(performance.now() - started)}`);
+    return !failed;
+  }
+}
+
+class Page {
+  constructor(elements) {
+    this.cells = elements.map((el, i) => new Cell(el, i, this));
+    this.active = null;
+  }
+
+  runUpTo(cell) {
+    queue = queue.then(() => this.run(cell));
+    return queue;
+  }
+
+  async run(cell) {
+    this.active = cell;
+    cell.setRunning(true);
+    cell.clearNotice();
+    try {
+      await session.start((text) => cell.setStatus(text));
+      // A cell needs its earlier cells' packages too (the build records them).
+      if (cell.needs.length) {
+        cell.setStatus(`Loading ${cell.needs.join(", ")}…`);
+        const loaded = await session.load(cell.needs);
+        if (!loaded.ok) {
+          cell.setStatus("");
+          cell.notice(
+            `${loaded.failed.join(", ")} could not be downloaded for the in-browser Python (you may be offline), ` +
+            "so this cell cannot run here; the output below is the one computed when the site was built.",
+          );
+          return;
+        }
+      }
+      const earlier = this.cells.slice(0, cell.index).filter((c) => c.ranInGeneration !== session.generation);
+      for (const previous of earlier) {
+        cell.setStatus(`Running cell ${previous.index + 1} first…`);
+        if (!(await previous.execute())) {
+          cell.setStatus("");
+          cell.notice(`Cell ${previous.index + 1} above failed, so this cell was not run. Fix or reset it first.`);
+          return;
+        }
+      }
+      await cell.execute();
+      if (earlier.length) {
+        const which = earlier.length === 1 ? `cell ${earlier[0].index + 1}` : `cells ${earlier[0].index + 1}–${earlier.at(-1).index + 1}`;
+        cell.setStatus(`${cell.status.textContent} (ran ${which} first)`);
+      }
+    } catch (err) {
+      if (err instanceof StoppedError) {
+        cell.showItems([{
+          type: "error",
+          text: "Stopped: the cell was interrupted and Python restarted.\n" +
+            "Variables from earlier cells are gone; the next Run re-runs them.\n",
+        }]);
+        cell.setStatus("Stopped");
+      } else {
+        cell.setStatus("");
+        cell.notice(`Python could not run: ${err.message}. The output below is the one computed when the site was built.`);
+      }
+    } finally {
+      cell.setRunning(false);
+      this.active = null;
+    }
+  }
+
+  stop() {
+    session.stop();
+  }
+}
+
+const elements = [...document.querySelectorAll(".pycell")];
+if (elements.length) new Page(elements);

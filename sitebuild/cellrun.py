@@ -1,0 +1,147 @@
+"""Run notebook-style code cells and record what they show.
+
+This one file is executed in two places:
+
+* at build time, by CPython (``python -m sitebuild.cellrun``), to put each
+  cell's true output under it in the page before any runtime loads;
+* in the reader's browser, by Pyodide in a Web Worker, when they press Run.
+
+Because both sides use the same code, the output a reader gets from Run has the
+same shape as the output the build embedded, and the tests can compare them.
+
+A cell's output is a list of *items*, in the order they happened:
+
+    {"type": "stdout", "text": ...}   printed text
+    {"type": "stderr", "text": ...}   text written to sys.stderr (warnings too)
+    {"type": "result", "text": ...}   repr() of the cell's last expression
+    {"type": "html",   "html": ...}   the last expression's _repr_html_/_repr_svg_
+    {"type": "error",  "text": ...}   a traceback, trimmed to the cell's own frames
+
+Like a notebook, cells on one page share one namespace and run in order, and a
+cell whose last statement is an expression shows that expression's value.
+"""
+
+import ast
+import io
+import json
+import sys
+import traceback
+import warnings
+
+CELL_FILENAME = "<cell {}>"
+
+
+class _Recorder(io.TextIOBase):
+    """A text stream that appends to the cell's item list as it is written.
+
+    Consecutive writes to the same stream merge into one item, so a loop of
+    print() calls becomes one block of text. ``on_write`` lets the browser
+    stream text to the page while a long cell is still running.
+    """
+
+    def __init__(self, items, kind, on_write=None):
+        self.items, self.kind, self.on_write = items, kind, on_write
+
+    def writable(self):
+        return True
+
+    def write(self, text):
+        if not text:
+            return 0
+        if self.items and self.items[-1]["type"] == self.kind:
+            self.items[-1]["text"] += text
+        else:
+            self.items.append({"type": self.kind, "text": text})
+        if self.on_write is not None:
+            self.on_write(self.kind, text)
+        return len(text)
+
+
+def _rich_display(value):
+    """HTML or SVG markup for a value that offers it (the Jupyter convention)."""
+    for method in ("_repr_html_", "_repr_svg_"):
+        render = getattr(value, method, None)
+        if callable(render):
+            markup = render()
+            if markup is not None:
+                return markup
+    return None
+
+
+def _format_error(exc, filename):
+    """The traceback without the runner's own frames: the reader's code only."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    frames = [f for f in frames if f.filename.startswith("<cell")]
+    lines = ["Traceback (most recent call last):\n"] if frames else []
+    lines += traceback.format_list(frames)
+    lines += traceback.format_exception_only(type(exc), exc)
+    return "".join(lines)
+
+
+def run_cell(source, namespace, index=0, on_write=None):
+    """Execute one cell's source in ``namespace``; return its output items."""
+    items = []
+    filename = CELL_FILENAME.format(index)
+    stdout = _Recorder(items, "stdout", on_write)
+    stderr = _Recorder(items, "stderr", on_write)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = stdout, stderr
+    try:
+        with warnings.catch_warnings():
+            # Show every warning each time, as a fresh notebook would.
+            warnings.simplefilter("default")
+            tree = ast.parse(source, filename=filename)
+            last = None
+            if tree.body and isinstance(tree.body[-1], ast.Expr):
+                last = ast.Expression(tree.body.pop().value)
+            exec(compile(tree, filename, "exec"), namespace)
+            if last is not None:
+                value = eval(compile(last, filename, "eval"), namespace)
+                if value is not None:
+                    markup = _rich_display(value)
+                    if markup is not None:
+                        items.append({"type": "html", "html": markup})
+                    else:
+                        items.append({"type": "result", "text": repr(value)})
+    except KeyboardInterrupt:
+        items.append({"type": "error", "text": "KeyboardInterrupt: the cell was stopped\n"})
+    except BaseException as exc:  # SystemExit too: a cell must not end the runner
+        items.append({"type": "error", "text": _format_error(exc, filename)})
+    finally:
+        sys.stdout, sys.stderr = saved
+    return items
+
+
+def new_namespace():
+    """A fresh namespace, like the top level of a script."""
+    return {"__name__": "__main__", "__builtins__": __builtins__}
+
+
+def evaluate(expression, namespace):
+    """str() of an expression evaluated after the cells: numbers quoted in prose."""
+    return str(eval(compile(expression, "<prose>", "eval"), namespace))
+
+
+def run_page(sources, expressions=()):
+    """Run a page's cells in order in one namespace, then its prose expressions."""
+    namespace = new_namespace()
+    outputs = [run_cell(src, namespace, index=i) for i, src in enumerate(sources)]
+    values = []
+    for expression in expressions:
+        try:
+            values.append({"ok": True, "text": evaluate(expression, namespace)})
+        except Exception as exc:  # reported by the build as a hard error
+            values.append({"ok": False, "text": f"{type(exc).__name__}: {exc}"})
+    return {"outputs": outputs, "values": values}
+
+
+def main():
+    """Build-time entry: JSON {"sources": [...], "expressions": [...]} on stdin."""
+    request = json.load(sys.stdin)
+    result = run_page(request["sources"], request.get("expressions", ()))
+    # Write to the real stdout: cells' prints were captured, not printed.
+    sys.__stdout__.write(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,8 @@
+z = xW_plus_b                        # the layer's weighted sums (the stated convention)
+
+relu = np.maximum(z, 0.0)            # keep positives, zero the rest
+sigmoid = 1.0 / (1.0 + np.exp(-z))   # squash into (0, 1)
+
+print("z        =", z.round(4))
+print("ReLU(z)  =", relu.round(4))
+print("sigmoid  =", sigmoid.round(4))
