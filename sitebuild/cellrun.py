@@ -19,13 +19,20 @@ A cell's output is a list of *items*, in the order they happened:
 
 Like a notebook, cells on one page share one namespace and run in order, and a
 cell whose last statement is an expression shows that expression's value.
+
+Cells reach the model build's outputs (report.json, tokenizer.json, ...) with
+``from guide import artifact``: at build time ``artifact(name)`` reads the text
+from the folder in $GUIDE_ARTIFACTS; in the browser it downloads
+``assets/model/<name>`` from the site. Same call, same bytes.
 """
 
 import ast
 import io
 import json
+import os
 import sys
 import traceback
+import types
 import warnings
 
 CELL_FILENAME = "<cell {}>"
@@ -55,6 +62,29 @@ class _Recorder(io.TextIOBase):
         if self.on_write is not None:
             self.on_write(self.kind, text)
         return len(text)
+
+
+ARTIFACTS_URL = None  # set by the browser worker: the site's assets/model/ URL
+
+
+def artifact(name):
+    """Text of one of the model build's files (JSON, Python), wherever this runs."""
+    if ARTIFACTS_URL is not None:
+        from pyodide.http import open_url  # Pyodide only: a synchronous fetch, fine in a worker
+
+        return open_url(ARTIFACTS_URL + name).read()
+    folder = os.environ.get("GUIDE_ARTIFACTS")
+    if not folder:
+        raise FileNotFoundError(f"{name}: no model artifacts here (GUIDE_ARTIFACTS is not set)")
+    with open(os.path.join(folder, name), encoding="utf-8") as f:
+        return f.read()
+
+
+# Cells write `from guide import artifact`: a module made here so it exists
+# both in the build's CPython and in Pyodide without another file to ship.
+guide = types.ModuleType("guide", "Helpers for the guide's cells.")
+guide.artifact = artifact
+sys.modules["guide"] = guide
 
 
 def _rich_display(value):

@@ -34,6 +34,8 @@ ROOT = Path(__file__).resolve().parent.parent
 SNIPPETS = ROOT / "snippets"
 CACHE = ROOT / ".cache" / "cells"
 RUNNER = Path(__file__).with_name("cellrun.py")
+# Where the runner finds the model build's artifacts (see cellrun.artifact).
+ARTIFACTS_ENV = "GUIDE_ARTIFACTS"
 
 # Packages a cell may import that Pyodide must fetch separately (not stdlib).
 PYODIDE_PACKAGES = {"numpy"}

@@ -66,3 +66,10 @@ def test_run_page_evaluates_prose_expressions_after_the_cells():
     result = cellrun.run_page(["a = 2", "b = a * 3"], ["b", "a + b", "missing"])
     assert result["values"][:2] == [{"ok": True, "text": "6"}, {"ok": True, "text": "8"}]
     assert result["values"][2]["ok"] is False
+
+
+def test_artifact_reads_the_build_folder(tmp_path, monkeypatch):
+    (tmp_path / "report.json").write_text('{"loss": 1.5}')
+    monkeypatch.setenv("GUIDE_ARTIFACTS", str(tmp_path))
+    [items] = run("import json\nfrom guide import artifact\njson.loads(artifact('report.json'))['loss']")
+    assert items == [{"type": "result", "text": "1.5"}]

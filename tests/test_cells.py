@@ -6,6 +6,7 @@ and compared item by item with the output the build embedded in the HTML.
 """
 
 import json
+import os
 import subprocess
 import sys
 from functools import lru_cache
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 from bs4 import BeautifulSoup
 
+from model_export import build as model_build
 from sitebuild import cells
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,9 +45,11 @@ def run_page_fresh(page):
         "sources": [cells.snippet_path(n).read_text() for n in cells.page_cells(markdown)],
         "expressions": cells.EXPRESSION_RE.findall(markdown),
     }
+    # The same model artifacts the build used (same profile: cached, no retraining).
+    env = {**os.environ, cells.ARTIFACTS_ENV: str(model_build.ensure_artifacts())}
     proc = subprocess.run(
         [sys.executable, "-P", str(cells.RUNNER)], input=json.dumps(request),
-        capture_output=True, text=True, cwd=ROOT, timeout=600,
+        capture_output=True, text=True, cwd=ROOT, timeout=600, env=env,
     )
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)

@@ -182,7 +182,6 @@ class Cell {
 class Page {
   constructor(elements) {
     this.cells = elements.map((el, i) => new Cell(el, i, this));
-    this.active = null;
   }
 
   runUpTo(cell) {
@@ -190,46 +189,49 @@ class Page {
     return queue;
   }
 
+
+  // Get the interpreter ready for `cell` (index = cells.length for a widget
+  // after the last cell): packages loaded, earlier cells run. Returns null when
+  // ready, or a sentence saying why it is not. `report` shows progress.
+  async prepare(index, needs, report) {
+    await session.start(report);
+    if (needs.length) {
+      report(`Loading ${needs.join(", ")}…`);
+      const loaded = await session.load(needs);
+      if (!loaded.ok) {
+        return `${loaded.failed.join(", ")} could not be downloaded for the in-browser Python (you may be offline), ` +
+          "so this cannot run here; the output shown is the one computed when the site was built.";
+      }
+    }
+    this.ranFirst = this.cells.slice(0, index).filter((c) => c.ranInGeneration !== session.generation);
+    for (const previous of this.ranFirst) {
+      report(`Running cell ${previous.index + 1} first…`);
+      if (!(await previous.execute())) {
+        return `Cell ${previous.index + 1} above failed, so this was not run. Fix or reset it first.`;
+      }
+    }
+    return null;
+  }
+
   async run(cell) {
-    this.active = cell;
     cell.setRunning(true);
     cell.clearNotice();
     try {
-      await session.start((text) => cell.setStatus(text));
-      // A cell needs its earlier cells' packages too (the build records them).
-      if (cell.needs.length) {
-        cell.setStatus(`Loading ${cell.needs.join(", ")}…`);
-        const loaded = await session.load(cell.needs);
-        if (!loaded.ok) {
-          cell.setStatus("");
-          cell.notice(
-            `${loaded.failed.join(", ")} could not be downloaded for the in-browser Python (you may be offline), ` +
-            "so this cell cannot run here; the output below is the one computed when the site was built.",
-          );
-          return;
-        }
-      }
-      const earlier = this.cells.slice(0, cell.index).filter((c) => c.ranInGeneration !== session.generation);
-      for (const previous of earlier) {
-        cell.setStatus(`Running cell ${previous.index + 1} first…`);
-        if (!(await previous.execute())) {
-          cell.setStatus("");
-          cell.notice(`Cell ${previous.index + 1} above failed, so this cell was not run. Fix or reset it first.`);
-          return;
-        }
+      const problem = await this.prepare(cell.index, cell.needs, (text) => cell.setStatus(text));
+      if (problem) {
+        cell.setStatus("");
+        cell.notice(problem);
+        return;
       }
       await cell.execute();
+      const earlier = this.ranFirst;
       if (earlier.length) {
         const which = earlier.length === 1 ? `cell ${earlier[0].index + 1}` : `cells ${earlier[0].index + 1}–${earlier.at(-1).index + 1}`;
         cell.setStatus(`${cell.status.textContent} (ran ${which} first)`);
       }
     } catch (err) {
       if (err instanceof StoppedError) {
-        cell.showItems([{
-          type: "error",
-          text: "Stopped: the cell was interrupted and Python restarted.\n" +
-            "Variables from earlier cells are gone; the next Run re-runs them.\n",
-        }]);
+        cell.showItems([{ type: "error", text: STOPPED_MESSAGE }]);
         cell.setStatus("Stopped");
       } else {
         cell.setStatus("");
@@ -237,8 +239,19 @@ class Page {
       }
     } finally {
       cell.setRunning(false);
-      this.active = null;
     }
+  }
+
+  // Widgets (e.g. the live-training demo) run their code after the page's
+  // cells, in the same interpreter, one run at a time like the cells.
+  runAfterCells(code, needs, report) {
+    const job = queue.then(async () => {
+      const problem = await this.prepare(this.cells.length, needs, report);
+      if (problem) throw new Error(problem);
+      return session.run(code, this.cells.length);
+    });
+    queue = job.catch(() => {});
+    return job;
   }
 
   stop() {
@@ -246,5 +259,8 @@ class Page {
   }
 }
 
-const elements = [...document.querySelectorAll(".pycell")];
-if (elements.length) new Page(elements);
+const STOPPED_MESSAGE = "Stopped: the cell was interrupted and Python restarted.\n" +
+  "Variables from earlier cells are gone; the next Run re-runs them.\n";
+
+export { session, StoppedError };
+export const page = new Page([...document.querySelectorAll(".pycell")]);

@@ -3,7 +3,7 @@
 // (GitHub Pages cannot send the cross-origin-isolation headers that Pyodide's
 // gentler interrupt buffer needs).
 //
-// Messages in:  {type: "init", indexURL, packageBaseUrl, runnerUrl}
+// Messages in:  {type: "init", indexURL, packageBaseUrl, runnerUrl, artifactsUrl}
 //               {type: "load", id, packages: ["numpy"]}
 //               {type: "run", id, code, index}
 // Messages out: {type: "progress", text} · {type: "ready"} · {type: "fatal", text}
@@ -14,7 +14,7 @@ let pyodide = null;
 let runner = null; // the cellrun module: the same file the build runs with CPython
 let namespace = null; // one namespace per page, shared by its cells in order
 
-async function init({ indexURL, packageBaseUrl, runnerUrl }) {
+async function init({ indexURL, packageBaseUrl, runnerUrl, artifactsUrl }) {
   postMessage({ type: "progress", text: "Downloading Python (about 12 MB, once)…" });
   let loadPyodide;
   try {
@@ -30,6 +30,7 @@ async function init({ indexURL, packageBaseUrl, runnerUrl }) {
   pyodide.FS.writeFile("/guide/cellrun.py", await response.text());
   pyodide.runPython("import sys; sys.path.insert(0, '/guide')");
   runner = pyodide.pyimport("cellrun");
+  runner.ARTIFACTS_URL = artifactsUrl; // cells' artifact("report.json") downloads from the site
   namespace = runner.new_namespace();
 }
 

@@ -48,6 +48,7 @@ export class PythonSession {
       indexURL: new URL("vendor/pyodide/", SITE_ROOT).href,
       packageBaseUrl: this.settings.pyodidePackages,
       runnerUrl: new URL("assets/py/cellrun.py", SITE_ROOT).href,
+      artifactsUrl: new URL("assets/model/", SITE_ROOT).href,
     });
     return this.ready;
   }

@@ -1,0 +1,25 @@
+// Interactive widgets: each page names its widgets in its HTML, this module
+// imports the code of only those present. A widget's code is small; anything
+// heavy it needs (tokenizer, model, Python) it fetches itself on first use.
+
+const SITE_ROOT = new URL("../", import.meta.url);
+
+const WIDGETS = [
+  {
+    selector: ".tokenizer-playground",
+    module: "./tokenizer-playground.js",
+    mount: (mod, el) => mod.mountTokenizerPlayground(el, {
+      tokenizerUrl: new URL("assets/model/tokenizer.json", SITE_ROOT).href,
+    }),
+  },
+];
+
+for (const widget of WIDGETS) {
+  const elements = document.querySelectorAll(widget.selector);
+  if (!elements.length) continue;
+  import(widget.module)
+    .then((mod) => elements.forEach((el) => widget.mount(mod, el)))
+    .catch((err) => elements.forEach((el) => {
+      el.textContent = `This demo could not load (${widget.module}: ${err.message}).`;
+    }));
+}

@@ -1,0 +1,292 @@
+"""Build the model artifacts once, and reuse them while nothing they depend on changed.
+
+    python -m model_export.build [--profile full|smoke] [--force]
+
+    from model_export.build import ensure_artifacts
+    folder = ensure_artifacts("smoke")   # pathlib.Path
+
+The build is a pure function of the code in model_export/*.py (the world, the
+tokenizer, the model, training, export) and the profile (config.py). Their
+content hash names the cache folder, .cache/model/<profile>-<hash12>/, which
+holds:
+
+    model.onnx      the generation graph (see export.py for its inputs and outputs)
+    tokenizer.json  byte-level BPE (see tokenizer.py for the format and algorithm)
+    params.npz      the numpy weights and config (model.load_params)
+    report.json     what happened: losses, timings, evaluations (see REPORT_KEYS)
+    run.py          the standalone run file
+    build.log       the training log
+
+A hit returns at once. A miss builds in a temporary folder and renames it into
+place, so a folder that exists is always complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fcntl
+import hashlib
+import json
+import math
+import os
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from model_export import model
+from model_export.config import PROFILES, Profile
+
+ROOT = Path(__file__).resolve().parents[1]
+CODE_DIR = Path(__file__).resolve().parent
+CACHE_DIR = ROOT / ".cache" / "model"
+FILES = ("model.onnx", "tokenizer.json", "params.npz", "report.json", "run.py")
+FLASH_FLOOD_PROMPT = "A flash flood watch will be in effect all"
+FLASH_FLOOD_WORDS = [" night", " day", " morning", " evening", " afternoon", " weekend", " week", " giraffe"]
+SAMPLE_PROMPTS = ["The capital of France is", "Lionel Messi plays for", "The king", "Weather bulletin for Paris.",
+                  "The code for the locker is 4817. Remember, the code is"]
+
+REPORT_KEYS = {
+    "profile": "profile name", "hash": "the cache key (code + profile)",
+    "model": "GPTConfig", "n_params": "parameter count", "pretrain": "TrainConfig",
+    "corpus": "documents, tokens and characters per token, train and val",
+    "tokenizer": "vocab size, eot id, an example split into pieces",
+    "loss_curve": "step, train_loss (mean over curve_every steps), lr",
+    "eval_curve": "step, train, val: loss on fixed windows (held-out val text)",
+    "final": "train_loss and val_loss at the end; uniform_loss = ln(vocab_size)",
+    "timing": "ms_per_step, pretrain_seconds, total_seconds, threads, numpy version",
+    "capitals": "accuracy of greedy 'The capital of X is' completions over all countries, with each completion",
+    "flash_flood": "next-token top candidates after the prompt, and the probability of each candidate word",
+    "samples": "greedy completions of a few prompts",
+    "onnx": "opset, size, inputs/outputs, max |numpy - onnxruntime|",
+}
+
+
+def code_hash(profile: Profile) -> str:
+    h = hashlib.sha256()
+    for path in sorted(CODE_DIR.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update(json.dumps(profile.to_dict(), sort_keys=True).encode())
+    return h.hexdigest()
+
+
+def resolve_profile(profile: str | None) -> Profile:
+    name = profile or os.environ.get("LLM_GUIDE_PROFILE") or "full"
+    if name not in PROFILES:
+        raise ValueError(f"unknown profile {name!r}; choose from {sorted(PROFILES)}")
+    return PROFILES[name]
+
+
+def artifact_dir(profile: str | None = None) -> Path:
+    prof = resolve_profile(profile)
+    return CACHE_DIR / f"{prof.name}-{code_hash(prof)[:12]}"
+
+
+def ensure_artifacts(profile: str | None = None, force: bool = False, log=sys.stderr) -> Path:
+    """The folder of built artifacts for `profile` ("full", "smoke"; None reads
+    LLM_GUIDE_PROFILE, else "full"), building it first if it is missing."""
+    prof = resolve_profile(profile)
+    final = artifact_dir(prof.name)
+    if final.is_dir() and not force:
+        return final
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    # One builder per cache entry: a second process (the site build while the
+    # tests run, say) waits here, then finds the finished folder.
+    with open(CACHE_DIR / f".{final.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if final.is_dir() and not force:
+            return final
+        remove_abandoned_builds()
+        tmp = CACHE_DIR / f".tmp-{final.name}-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir()
+        try:
+            build(prof, tmp, code_hash(prof), log=log)
+            if final.exists():  # a forced rebuild replaces the old folder
+                shutil.rmtree(final)
+            os.rename(tmp, final)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def remove_abandoned_builds():
+    """Delete temporary folders of builds whose process no longer exists (killed mid-build)."""
+    for tmp in CACHE_DIR.glob(".tmp-*"):
+        try:
+            os.kill(int(tmp.name.rsplit("-", 1)[1]), 0)
+        except ProcessLookupError:
+            shutil.rmtree(tmp, ignore_errors=True)
+        except (ValueError, PermissionError):
+            pass
+
+
+# ----------------------------------------------------------------------------
+# The build
+
+
+class Tee:
+    """Write the progress lines both to the console and to build.log."""
+
+    def __init__(self, *streams):
+        self.streams = streams
+
+    def write(self, s):
+        for st in self.streams:
+            st.write(s)
+
+    def flush(self):
+        for st in self.streams:
+            st.flush()
+
+    def isatty(self):
+        return False
+
+
+def token_stream(tokenizer, docs) -> np.ndarray:
+    """All documents as one stream, each followed by <|endoftext|>."""
+    ids = []
+    for d in docs:
+        ids += tokenizer.encode(d)
+        ids.append(tokenizer.eot_id)
+    return np.array(ids, dtype=np.int64)
+
+
+def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
+    from model_export import export, train
+    from model_export.tokenizer import train_bpe
+    from model_export.world import make_world, pretrain_documents
+
+    t_start = time.perf_counter()
+    with open(out / "build.log", "w") as logfile:
+        tee = Tee(log, logfile) if log is not None else logfile
+        say = lambda msg: print(f"[build {prof.name}] {msg}", file=tee, flush=True)
+
+        world = make_world(seed=prof.world_seed)
+        train_docs = pretrain_documents(world, "train", seed=prof.corpus_seed)
+        val_docs = pretrain_documents(world, "val", seed=prof.corpus_seed)
+        tok = train_bpe(train_docs, vocab_size=prof.vocab_size)
+        assert tok.vocab_size == prof.model.vocab_size, "model vocab_size must match the tokenizer"
+        train_tokens, val_tokens = token_stream(tok, train_docs), token_stream(tok, val_docs)
+        say(f"world: {len(world.countries)} countries; corpus {len(train_docs)} train / {len(val_docs)} val docs, "
+            f"{len(train_tokens):,} / {len(val_tokens):,} tokens; {model.num_params(prof.model):,} parameters")
+
+        params, hist = train.pretrain(prof.model, prof.pretrain, train_tokens, val_tokens, log=tee)
+        t_trained = time.perf_counter()
+        say(f"pre-training: {hist.seconds:.1f} s, {hist.ms_per_step:.1f} ms/step")
+
+        tok.save(out / "tokenizer.json")
+        model.save_params(out / "params.npz", params, prof.model)
+        onnx_model = export.to_onnx(params, prof.model, eot_id=tok.eot_id)
+        import onnx
+        onnx.save(onnx_model, str(out / "model.onnx"))
+        shutil.copy(CODE_DIR / "run.py", out / "run.py")
+
+        # numpy and onnxruntime must agree: on real text and on random tokens,
+        # as one prefill and as a short prefill followed by single steps
+        sess = export.session(out / "model.onnx")
+        rng = np.random.default_rng(0)
+        T = prof.model.block_size
+        real = [val_tokens[s:s + T] for s in rng.integers(0, len(val_tokens) - T, prof.parity_sequences)]
+        rand = [rng.integers(0, prof.model.vocab_size, T) for _ in range(prof.parity_sequences)]
+        max_diff = max(export.parity(sess, params, prof.model, real + rand),
+                       export.parity(sess, params, prof.model, [real[0][:T // 4], rand[0][:T // 4]], prefill=4))
+        assert max_diff < 1e-4, f"onnxruntime differs from numpy by {max_diff}"
+
+        report = {
+            "profile": prof.name, "hash": digest,
+            "model": prof.model.to_dict(), "n_params": model.num_params(prof.model),
+            "pretrain": prof.pretrain.to_dict(),
+            "corpus": {"world_countries": len(world.countries),
+                       "train_documents": len(train_docs), "val_documents": len(val_docs),
+                       "train_tokens": len(train_tokens), "val_tokens": len(val_tokens),
+                       "train_chars": sum(map(len, train_docs)),
+                       "chars_per_token": round(sum(map(len, train_docs)) / len(train_tokens), 3),
+                       "epochs": round(prof.pretrain.steps * prof.pretrain.batch_size * T / len(train_tokens), 2)},
+            "tokenizer": {"vocab_size": tok.vocab_size, "eot_id": tok.eot_id,
+                          "example": [tok.decode([i]) for i in tok.encode("The capital of France is Paris.")]},
+            "loss_curve": loss_curve(hist, prof.curve_every),
+            "eval_curve": {"step": [s + 1 for s in hist.eval_step], "train": [e["train"] for e in hist.eval],
+                           "val": [e["val"] for e in hist.eval]},
+            "final": {"train_loss": hist.eval[-1]["train"], "val_loss": hist.eval[-1]["val"],
+                      "uniform_loss": math.log(prof.model.vocab_size)},
+            "capitals": capital_accuracy(params, prof.model, tok, world),
+            "flash_flood": next_token_candidates(params, prof.model, tok, FLASH_FLOOD_PROMPT, FLASH_FLOOD_WORDS),
+            "samples": [{"prompt": p, "completion": tok.decode(model.generate_greedy(
+                params, prof.model, tok.encode(p), 24, stop_id=tok.eot_id))} for p in SAMPLE_PROMPTS],
+            "onnx": {"opset": export.OPSET, "bytes": (out / "model.onnx").stat().st_size,
+                     "max_abs_diff_vs_numpy": max_diff,
+                     "inputs": {i.name: i.shape for i in sess.get_inputs()},
+                     "outputs": {o.name: o.shape for o in sess.get_outputs()}},
+        }
+        total = time.perf_counter() - t_start
+        report["timing"] = {"ms_per_step": round(hist.ms_per_step, 2), "pretrain_seconds": round(hist.seconds, 1),
+                            "after_pretrain_seconds": round(total - (t_trained - t_start), 1),
+                            "total_seconds": round(total, 1), "numpy": np.__version__,
+                            "cpus": os.cpu_count()}
+        with open(out / "report.json", "w") as f:
+            json.dump(report, f, indent=1)
+        say(f"done in {total:.1f} s: val loss {report['final']['val_loss']:.3f}, "
+            f"capitals {report['capitals']['correct']}/{report['capitals']['total']}, onnx max diff {max_diff:.1e}")
+    return report
+
+
+def loss_curve(hist, every: int) -> dict:
+    n = len(hist.train_loss) // every * every
+    losses = np.array(hist.train_loss[:n]).reshape(-1, every).mean(axis=1)
+    return {"step": [every * (i + 1) for i in range(len(losses))], "train_loss": [round(float(x), 4) for x in losses],
+            "lr": [hist.lr[every * (i + 1) - 1] for i in range(len(losses))]}
+
+
+def capital_accuracy(params, config, tok, world) -> dict:
+    """Greedy completion of "The capital of X is" for every country; correct
+    when the first generated tokens are exactly the capital's tokens."""
+    rows = []
+    for prompt, answer in world.capital_prompts():
+        want = tok.encode(answer)
+        logits, _ = model.forward_step(params, config, np.array([tok.encode(prompt)]), model.empty_kv(config))
+        probs = softmax(logits[0, -1])
+        got = model.generate_greedy(params, config, tok.encode(prompt), len(want) + 2, stop_id=tok.eot_id)
+        rows.append({"prompt": prompt, "expected": answer, "completion": tok.decode(got),
+                     "correct": got[:len(want)] == want, "p_first_token": round(float(probs[want[0]]), 4)})
+    correct = sum(r["correct"] for r in rows)
+    return {"accuracy": correct / len(rows), "correct": correct, "total": len(rows), "completions": rows}
+
+
+def next_token_candidates(params, config, tok, prompt, words, k=10) -> dict:
+    ids = tok.encode(prompt)
+    logits, kv = model.forward_step(params, config, np.array([ids]), model.empty_kv(config))
+    probs = softmax(logits[0, -1])
+    top = np.argsort(-probs)[:k]
+    word_probs = {}
+    for w in words:  # P(word) = product of its tokens' probabilities (a word may be several tokens)
+        p, cur_probs, cur_kv = 1.0, probs, kv
+        for t in tok.encode(w):
+            p *= float(cur_probs[t])
+            lg, cur_kv = model.forward_step(params, config, np.array([[t]]), cur_kv)
+            cur_probs = softmax(lg[0, -1])
+        word_probs[w] = p
+    return {"prompt": prompt,
+            "top": [{"token": tok.decode([int(i)]), "id": int(i), "prob": round(float(probs[i]), 5)} for i in top],
+            "words": {w: float(f"{p:.3g}") for w, p in word_probs.items()}}
+
+
+def softmax(z):
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--profile", default=None, help="full (default, or $LLM_GUIDE_PROFILE) or smoke")
+    ap.add_argument("--force", action="store_true", help="rebuild even on a cache hit")
+    args = ap.parse_args()
+    t0 = time.perf_counter()
+    path = ensure_artifacts(args.profile, force=args.force)
+    print(f"{path} ({time.perf_counter() - t0:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""Build profiles: every number that decides what the build produces.
+
+"full" is the model the site ships; "smoke" is a tiny, fast build with the
+same pipeline, used by the test suite. A profile is part of the build's cache
+key (build.py), so changing any value here triggers a rebuild.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from model_export.model import GPTConfig
+from model_export.train import TrainConfig
+
+
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    model: GPTConfig
+    pretrain: TrainConfig
+    world_seed: int = 0
+    corpus_seed: int = 0
+    vocab_size: int = 512        # BPE vocabulary, special tokens included
+    curve_every: int = 10        # report.json's train-loss curve: one mean per this many steps
+    parity_sequences: int = 4    # real and random sequences checked numpy vs onnxruntime
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES = {
+    # Measured on 2 cores: see report.json's timing and the README's figures.
+    "full": Profile(
+        name="full",
+        model=GPTConfig(vocab_size=512, n_layer=3, n_embd=128, n_head=4, block_size=128),
+        pretrain=TrainConfig(steps=2000, batch_size=32, lr=3e-3, warmup_steps=100, weight_decay=0.1,
+                             eval_every=200, eval_batches=8),
+        curve_every=20,
+    ),
+    "smoke": Profile(
+        name="smoke",
+        model=GPTConfig(vocab_size=512, n_layer=1, n_embd=32, n_head=2, block_size=64),
+        pretrain=TrainConfig(steps=300, batch_size=16, lr=1e-2, warmup_steps=20, eval_every=100, eval_batches=2),
+        curve_every=5,
+        parity_sequences=2,
+    ),
+}

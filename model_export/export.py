@@ -1,0 +1,188 @@
+"""Export the numpy GPT to one ONNX graph (built with onnx.helper, no PyTorch).
+
+The graph runs one forward pass over new tokens given the cached keys and
+values of the tokens before them, so one graph serves both prefill (the whole
+prompt, empty past) and decoding (one token, the past so far).
+
+Inputs
+  input_ids        int64   [B, T]                          the new tokens (B = 1 in the browser)
+  past_key_values  float32 [n_layer, 2, B, n_head, P, head_dim]
+                   keys (index 0) and values (index 1) of the P earlier tokens;
+                   P = 0 for the first call (a tensor with a zero-length axis)
+Outputs
+  logits           float32 [B, T, vocab_size]              next-token scores at every new position
+  present_key_values float32 [n_layer, 2, B, n_head, P + T, head_dim]
+                   feed back as past_key_values on the next call
+  attentions       float32 [n_layer, B, n_head, T, P + T]  attention probabilities of the new queries
+                   over all keys (rows sum to 1; zero above the causal diagonal)
+
+Positions are P .. P + T - 1, read from the shape of past_key_values, so the
+caller never passes them. P + T must not exceed block_size: past that, drop
+the oldest tokens and prefill again (that is the context window).
+
+Metadata (model.metadata_props): vocab_size, n_layer, n_embd, n_head,
+block_size, eot_id (if given), and format "llm-guide-gpt-v1".
+
+Standard ONNX operators only (opset 17, IR version 8: Gather, MatMul, Add,
+LayerNormalization, Softmax, Tanh, ...), so onnxruntime-web's wasm backend runs it.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+from model_export import model
+
+OPSET = 17
+IR_VERSION = 8
+
+
+class GraphBuilder:
+    """Collects nodes and initializers; each op method returns its output's name."""
+
+    def __init__(self):
+        self.nodes, self.inits, self.count = [], [], 0
+
+    def fresh(self, hint):
+        self.count += 1
+        return f"{hint}_{self.count}"
+
+    def const(self, name, array):
+        self.inits.append(numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def op(self, op_type, inputs, hint=None, outputs=None, **attrs):
+        outputs = outputs or [self.fresh(hint or op_type.lower())]
+        self.nodes.append(helper.make_node(op_type, inputs, outputs, **attrs))
+        return outputs[0] if len(outputs) == 1 else outputs
+
+
+def build_graph(params, config: model.GPTConfig) -> onnx.GraphProto:
+    g = GraphBuilder()
+    C, H, D, L = config.n_embd, config.n_head, config.head_dim, config.n_layer
+    f32 = lambda a: np.asarray(a, dtype=np.float32)
+
+    # shapes -> positions and the causal mask
+    g.const("zero", np.array(0, np.int64))
+    g.const("one", np.array(1, np.int64))
+    g.const("axis0", np.array([0], np.int64))
+    g.const("axis1", np.array([1], np.int64))
+    past_len = g.op("Squeeze", [g.op("Shape", ["past_key_values"], start=4, end=5), "axis0"], "past_len")
+    new_len = g.op("Squeeze", [g.op("Shape", ["input_ids"], start=1, end=2), "axis0"], "new_len")
+    total_len = g.op("Add", [past_len, new_len], "total_len")
+    q_pos = g.op("Range", [past_len, total_len, "one"], "positions")        # [T]: P .. P+T-1
+    k_pos = g.op("Range", ["zero", total_len, "one"], "key_positions")      # [P+T]
+    allowed = g.op("LessOrEqual", [k_pos, g.op("Unsqueeze", [q_pos, "axis1"])], "allowed")  # [T, P+T]
+    mask = g.op("Where", [allowed, g.const("mask_open", f32(0.0)), g.const("mask_closed", f32(-1e9))], "mask")
+
+    # embeddings
+    x = g.op("Add", [g.op("Gather", [g.const("wte", f32(params["wte"])), "input_ids"], axis=0),
+                     g.op("Gather", [g.const("wpe", f32(params["wpe"])), q_pos], axis=0)], "x")
+
+    heads_shape = g.const("heads_shape", np.array([0, 0, H, D], np.int64))   # 0 = keep that axis
+    merged_shape = g.const("merged_shape", np.array([0, 0, C], np.int64))
+    presents, attentions = [], []
+    for layer in range(L):
+        p = f"h{layer}."
+        w = lambda name, arr: g.const(p + name, f32(arr))
+
+        def linear(inp, wname, bname, W, b):
+            return g.op("Add", [g.op("MatMul", [inp, w(wname, W)]), w(bname, b)])
+
+        def heads(t):  # [B, T, C] -> [B, H, T, D]
+            return g.op("Transpose", [g.op("Reshape", [t, heads_shape])], perm=[0, 2, 1, 3])
+
+        a = g.op("LayerNormalization", [x, w("ln1.g", params[p + "ln1.g"]), w("ln1.b", params[p + "ln1.b"])],
+                 f"ln1_{layer}", axis=-1, epsilon=1e-5)
+        # q, k, v as three matrices; 1/sqrt(head_dim) folded into the query weights
+        Wqkv, bqkv = params[p + "attn.w_qkv"], params[p + "attn.b_qkv"]
+        scale = 1.0 / math.sqrt(D)
+        q = heads(linear(a, "attn.w_q", "attn.b_q", Wqkv[:, :C] * scale, bqkv[:C] * scale))
+        k_new = heads(linear(a, "attn.w_k", "attn.b_k", Wqkv[:, C:2 * C], bqkv[C:2 * C]))
+        v_new = heads(linear(a, "attn.w_v", "attn.b_v", Wqkv[:, 2 * C:], bqkv[2 * C:]))
+        past = g.op("Gather", ["past_key_values", g.const(f"layer{layer}", np.array(layer, np.int64))], axis=0)
+        k = g.op("Concat", [g.op("Gather", [past, "zero"], axis=0), k_new], f"k{layer}", axis=2)  # [B, H, P+T, D]
+        v = g.op("Concat", [g.op("Gather", [past, "one"], axis=0), v_new], f"v{layer}", axis=2)
+        scores = g.op("Add", [g.op("MatMul", [q, g.op("Transpose", [k], perm=[0, 1, 3, 2])]), mask])
+        probs = g.op("Softmax", [scores], f"attn{layer}", axis=-1)            # [B, H, T, P+T]
+        y = g.op("Reshape", [g.op("Transpose", [g.op("MatMul", [probs, v])], perm=[0, 2, 1, 3]), merged_shape])
+        x = g.op("Add", [x, linear(y, "attn.w_proj", "attn.b_proj", params[p + "attn.w_proj"], params[p + "attn.b_proj"])])
+
+        m = g.op("LayerNormalization", [x, w("ln2.g", params[p + "ln2.g"]), w("ln2.b", params[p + "ln2.b"])],
+                 f"ln2_{layer}", axis=-1, epsilon=1e-5)
+        h = linear(m, "mlp.w_fc", "mlp.b_fc", params[p + "mlp.w_fc"], params[p + "mlp.b_fc"])
+        # GELU, tanh approximation: 0.5 h (1 + tanh(sqrt(2/pi) (h + 0.044715 h^3)))
+        h3 = g.op("Mul", [g.op("Mul", [h, h]), h])
+        inner = g.op("Mul", [g.op("Add", [h, g.op("Mul", [h3, g.const(p + "gelu_c", f32(0.044715))])]),
+                             g.const(p + "gelu_k", f32(math.sqrt(2 / math.pi)))])
+        gate = g.op("Mul", [g.op("Add", [g.op("Tanh", [inner]), g.const(p + "gelu_one", f32(1.0))]),
+                            g.const(p + "gelu_half", f32(0.5))])
+        act = g.op("Mul", [h, gate], f"gelu{layer}")
+        x = g.op("Add", [x, linear(act, "mlp.w_proj", "mlp.b_proj", params[p + "mlp.w_proj"], params[p + "mlp.b_proj"])])
+
+        presents.append(g.op("Concat", [g.op("Unsqueeze", [k, "axis0"]), g.op("Unsqueeze", [v, "axis0"])], axis=0))
+        attentions.append(g.op("Unsqueeze", [probs, "axis0"]))
+
+    hidden = g.op("LayerNormalization", [x, g.const("ln_f.g", f32(params["ln_f.g"])), g.const("ln_f.b", f32(params["ln_f.b"]))],
+                  "ln_f", axis=-1, epsilon=1e-5)
+    g.op("MatMul", [hidden, g.op("Transpose", ["wte"], perm=[1, 0])], outputs=["logits"])  # tied output projection
+    g.op("Concat", [g.op("Unsqueeze", [t, "axis0"]) for t in presents], outputs=["present_key_values"], axis=0)
+    g.op("Concat", attentions, outputs=["attentions"], axis=0)
+
+    B, P, T = "batch", "past_sequence", "sequence"
+    inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, [B, T]),
+              helper.make_tensor_value_info("past_key_values", TensorProto.FLOAT, [L, 2, B, H, P, D])]
+    outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [B, T, config.vocab_size]),
+               helper.make_tensor_value_info("present_key_values", TensorProto.FLOAT, [L, 2, B, H, "total_sequence", D]),
+               helper.make_tensor_value_info("attentions", TensorProto.FLOAT, [L, B, H, T, "total_sequence"])]
+    return helper.make_graph(g.nodes, "tiny_gpt", inputs, outputs, initializer=g.inits)
+
+
+def to_onnx(params, config: model.GPTConfig, eot_id: int | None = None) -> onnx.ModelProto:
+    m = helper.make_model(build_graph(params, config), opset_imports=[helper.make_opsetid("", OPSET)],
+                          ir_version=IR_VERSION, producer_name="llm-guide model_export")
+    meta = dict(config.to_dict(), format="llm-guide-gpt-v1")
+    if eot_id is not None:
+        meta["eot_id"] = eot_id
+    helper.set_model_props(m, {k: str(v) for k, v in meta.items()})
+    onnx.checker.check_model(m, full_check=True)
+    return m
+
+
+def export(params, config: model.GPTConfig, path, eot_id: int | None = None) -> None:
+    onnx.save(to_onnx(params, config, eot_id), str(path))
+
+
+def session(path_or_model):
+    import onnxruntime as ort
+    opts = ort.SessionOptions()
+    opts.log_severity_level = 3
+    data = path_or_model.SerializeToString() if isinstance(path_or_model, onnx.ModelProto) else str(path_or_model)
+    return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
+
+
+def run_onnx(sess, input_ids, past):
+    names = ["logits", "present_key_values", "attentions"]
+    return sess.run(names, {"input_ids": np.asarray(input_ids, np.int64), "past_key_values": past.astype(np.float32)})
+
+
+def parity(sess, params, config: model.GPTConfig, sequences, prefill: int | None = None) -> float:
+    """Largest |numpy - onnxruntime| over logits, present keys/values and
+    attentions, for each sequence run as a prefill of `prefill` tokens (all of
+    them if None) followed by single-token steps."""
+    worst = 0.0
+    for seq in sequences:
+        seq = np.asarray(seq, np.int64)[None, :]
+        n = seq.shape[1] if prefill is None else max(1, min(prefill, seq.shape[1]))
+        past_np = past_ort = model.empty_kv(config, 1)
+        for start, stop in [(0, n)] + [(t, t + 1) for t in range(n, seq.shape[1])]:
+            chunk = seq[:, start:stop]
+            ref = model.forward_step(params, config, chunk, past_np, return_attn=True)
+            got = run_onnx(sess, chunk, past_ort)
+            worst = max(worst, *(float(np.max(np.abs(a - b))) for a, b in zip(ref, got)))
+            past_np, past_ort = ref[1], got[1]
+    return worst

@@ -1,0 +1,72 @@
+"""ONNX export: the checker passes and onnxruntime matches the numpy forward."""
+
+import numpy as np
+import onnx
+import pytest
+
+from model_export import export, model
+
+TINY = model.GPTConfig(vocab_size=40, n_layer=2, n_embd=16, n_head=2, block_size=24)
+
+
+@pytest.fixture(scope="module")
+def smoke_dir():
+    from model_export.build import ensure_artifacts
+    return ensure_artifacts("smoke", log=None)
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    params = model.init_params(TINY, seed=0)
+    flat = model.flat_of(params)
+    flat += np.random.default_rng(0).normal(size=flat.shape).astype(np.float32) * 0.2  # not the symmetric init
+    onnx_model = export.to_onnx(params, TINY, eot_id=7)
+    return params, onnx_model, export.session(onnx_model)
+
+
+def test_checker_and_interface(tiny):
+    _, m, sess = tiny
+    onnx.checker.check_model(m, full_check=True)
+    assert m.opset_import[0].version == export.OPSET and m.ir_version == export.IR_VERSION
+    ops = {n.op_type for n in m.graph.node}
+    assert all(d.domain in ("", "ai.onnx") for d in m.opset_import)
+    assert ops <= {"Shape", "Squeeze", "Unsqueeze", "Add", "Range", "LessOrEqual", "Where", "Gather", "Reshape",
+                   "Transpose", "LayerNormalization", "MatMul", "Concat", "Softmax", "Mul", "Tanh"}
+    assert [i.name for i in sess.get_inputs()] == ["input_ids", "past_key_values"]
+    assert [o.name for o in sess.get_outputs()] == ["logits", "present_key_values", "attentions"]
+    meta = sess.get_modelmeta().custom_metadata_map
+    assert int(meta["block_size"]) == TINY.block_size and int(meta["eot_id"]) == 7
+    assert all(init.data_type == onnx.TensorProto.FLOAT for init in m.graph.initializer if init.name.startswith("h0."))
+
+
+def test_parity_random_inputs(tiny):
+    params, _, sess = tiny
+    rng = np.random.default_rng(1)
+    seqs = [rng.integers(0, TINY.vocab_size, size=n) for n in (1, 7, TINY.block_size)]
+    assert export.parity(sess, params, TINY, seqs) < 1e-4               # one prefill each
+    assert export.parity(sess, params, TINY, seqs, prefill=3) < 1e-4    # prefill, then single steps
+    assert export.parity(sess, params, TINY, seqs, prefill=1) < 1e-4    # token by token
+
+
+def test_outputs_match_full_forward(tiny):
+    params, _, sess = tiny
+    ids = np.random.default_rng(2).integers(0, TINY.vocab_size, size=(1, 10))
+    logits, present, attn = export.run_onnx(sess, ids, model.empty_kv(TINY))
+    full = model.forward(params, TINY, ids, return_attn=True)
+    np.testing.assert_allclose(logits, full["logits"], atol=1e-4)
+    np.testing.assert_allclose(attn, full["attn"], atol=1e-5)
+    assert present.shape == (TINY.n_layer, 2, 1, TINY.n_head, 10, TINY.head_dim)
+    np.testing.assert_allclose(attn.sum(-1), 1.0, atol=1e-5)
+
+
+def test_parity_real_text(smoke_dir):
+    """The smoke artifacts: numpy and onnxruntime agree on real corpus text."""
+    from model_export.tokenizer import Tokenizer
+    from model_export.world import make_world, pretrain_documents
+    params, cfg = model.load_params(smoke_dir / "params.npz")
+    tok = Tokenizer.load(smoke_dir / "tokenizer.json")
+    docs = pretrain_documents(make_world(0), "val")[:3]
+    seqs = [tok.encode(d)[:cfg.block_size] for d in docs] + [tok.encode("The capital of France is")]
+    sess = export.session(smoke_dir / "model.onnx")
+    assert export.parity(sess, params, cfg, seqs) < 1e-4
+    assert export.parity(sess, params, cfg, seqs, prefill=5) < 1e-4
