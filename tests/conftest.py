@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# Tests use the small, fast model unless told otherwise; set here, once, so the
+# site build and every test that asks model_export.build for artifacts agree.
+os.environ.setdefault("LLM_GUIDE_PROFILE", "smoke")
 
 
 @pytest.fixture(scope="session")
@@ -17,7 +20,7 @@ def built_site(tmp_path_factory):
     if given:
         return Path(given)
     site = tmp_path_factory.mktemp("site")
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "LLM_GUIDE_PROFILE": os.environ.get("LLM_GUIDE_PROFILE", "smoke")}
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
         cwd=ROOT, env=env, capture_output=True, text=True,
