@@ -12,6 +12,11 @@ const WIDGETS = [
       tokenizerUrl: new URL("assets/model/tokenizer.json", SITE_ROOT).href,
     }),
   },
+  {
+    selector: ".live-training",
+    module: "./live-training.js",
+    mount: (mod, el) => mod.mountLiveTraining(el),
+  },
 ];
 
 for (const widget of WIDGETS) {
