@@ -15,6 +15,7 @@ import functools
 import http.server
 import mimetypes
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -63,6 +64,17 @@ def site_dir():
             raise RuntimeError(f"GUIDE_SITE_DIR={given} holds no built site (no index.html)")
         return path
     return build_site()
+
+
+@contextlib.contextmanager
+def built_site():
+    """``site_dir()``, removing the temporary build afterwards (never GUIDE_SITE_DIR)."""
+    path = site_dir()
+    try:
+        yield path
+    finally:
+        if not os.environ.get("GUIDE_SITE_DIR"):
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def site_pages(root):

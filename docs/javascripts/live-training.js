@@ -12,13 +12,7 @@
 
 import { page, StoppedError } from "./cells.js";
 
-const STYLESHEET = new URL("../stylesheets/live-training.css", import.meta.url).href;
-if (!document.querySelector(`link[href="${STYLESHEET}"]`)) {
-  const link = document.createElement("link");
-  link.rel = "stylesheet";
-  link.href = STYLESHEET;
-  document.head.append(link);
-}
+// Styles: stylesheets/live-training.css (in mkdocs.yml's extra_css).
 
 const STEP_CODE = `
 import json

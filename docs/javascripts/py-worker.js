@@ -15,7 +15,7 @@ let runner = null; // the cellrun module: the same file the build runs with CPyt
 let namespace = null; // one namespace per page, shared by its cells in order
 
 async function init({ indexURL, packageBaseUrl, runnerUrl, artifactsUrl }) {
-  postMessage({ type: "progress", text: "Downloading Python (about 12 MB, once)…" });
+  postMessage({ type: "progress", text: "Loading Python (about 12 MB to download the first time)…" });
   let loadPyodide;
   try {
     ({ loadPyodide } = await import(indexURL + "pyodide.mjs"));

@@ -1,0 +1,671 @@
+// The tiny GPT in the page: onnxruntime-web (wasm only), the model, its tokenizer.
+//
+// Nothing loads until a demo asks for it (the reader's first click): then
+//
+//   const model = await loadModel("model", { onProgress });   // a Model
+//   const tok = model.tokenizer;
+//   let { logits } = await model.prefill(tok.encode("The capital of France is"));
+//   ({ logits } = await model.step(id));                     // one more token, KV cache reused
+//
+// The graph (model_export/export.py) takes input_ids [1, T] and the stacked
+// past keys/values [n_layer, 2, 1, n_head, P, head_dim] and returns logits
+// [1, T, vocab], present keys/values (P + T) and attention probabilities
+// [n_layer, 1, n_head, T, P + T]. Its metadata_props (vocab_size, n_layer,
+// n_head, block_size, eot_id, ...) and its token embedding table are read
+// straight from the .onnx bytes (onnxruntime-web exposes neither), so the
+// embedding demos need no extra file.
+//
+// Window: Generation mirrors generate() in the run file (model_export/run.py)
+// step for step, so greedy output in the page equals `python run.py`.
+
+import { Tokenizer } from "./tokenizer.js";
+
+export const MODEL_DIR = new URL("../assets/model/", import.meta.url);
+export const ORT_DIR = new URL("../vendor/onnxruntime-web/", import.meta.url);
+const ORT_ENTRY = "ort.wasm.min.mjs"; // the wasm-only build: no 28 MB JSEP/WebGPU binary
+const ORT_WASM = "ort-wasm-simd-threaded.wasm";
+
+// Checkpoints the build may ship. model.onnx always; the others once report.json lists them.
+export const CHECKPOINTS = [
+  { name: "model", file: "model.onnx", label: "pre-trained" },
+  { name: "sft", file: "model_sft.onnx", label: "instruction-tuned (SFT)" },
+  { name: "rlhf", file: "model_rlhf.onnx", label: "preference-tuned (RLHF)" },
+];
+
+export class LoadError extends Error {
+  constructor(file, reason) {
+    super(`Could not load ${file}: ${reason}`);
+    this.name = "LoadError";
+    this.file = file;
+    this.reason = reason;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Downloads with progress
+
+function describeFetchError(err) {
+  if (err instanceof LoadError) return err.reason;
+  const msg = String(err && err.message ? err.message : err);
+  return /fetch|network/i.test(msg) ? `network error (${msg}); are you offline?` : msg;
+}
+
+// GET url; onProgress({file, loaded, total}) as bytes arrive. Resolves to an ArrayBuffer.
+export async function fetchBytes(url, file, onProgress) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new LoadError(file, describeFetchError(err));
+  }
+  if (!response.ok) throw new LoadError(file, `the server answered ${response.status} ${response.statusText || ""}`.trim());
+  // Content-Length is the compressed size when the host gzips: then loaded may pass it.
+  const total = Number(response.headers.get("Content-Length")) || 0;
+  if (!response.body || !onProgress) {
+    const buf = await response.arrayBuffer();
+    onProgress?.({ file, loaded: buf.byteLength, total: buf.byteLength, done: true });
+    return buf;
+  }
+  const reader = response.body.getReader();
+  const chunks = [];
+  let loaded = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      loaded += value.length;
+      onProgress({ file, loaded, total: Math.max(total, loaded), done: false });
+    }
+  } catch (err) {
+    throw new LoadError(file, `download interrupted after ${formatBytes(loaded)} (${describeFetchError(err)})`);
+  }
+  const out = new Uint8Array(loaded);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  onProgress({ file, loaded, total: loaded, done: true });
+  return out.buffer;
+}
+
+async function fetchJSON(url, file) {
+  let response;
+  try {
+    response = await fetch(url);
+  } catch (err) {
+    throw new LoadError(file, describeFetchError(err));
+  }
+  if (!response.ok) throw new LoadError(file, `the server answered ${response.status} ${response.statusText || ""}`.trim());
+  try {
+    return await response.json();
+  } catch (err) {
+    throw new LoadError(file, `it is not valid JSON (${err.message})`);
+  }
+}
+
+export function formatBytes(n) {
+  if (n < 1000) return `${n} B`;
+  if (n < 1e6) return `${(n / 1e3).toFixed(n < 1e4 ? 1 : 0)} kB`;
+  return `${(n / 1e6).toFixed(n < 1e7 ? 2 : 1)} MB`;
+}
+
+// ---------------------------------------------------------------------------
+// Reading the .onnx file: just enough protobuf for metadata and two initializers
+
+function readVarint(bytes, pos) {
+  let value = 0;
+  let mul = 1;
+  for (;;) {
+    const b = bytes[pos++];
+    value += (b & 0x7f) * mul;
+    if (b < 0x80) return [value, pos];
+    mul *= 128;
+  }
+}
+
+// Yields [field, wireType, start, end] (end only for length-delimited; start = value for varints).
+function* fields(bytes, start, end) {
+  let pos = start;
+  while (pos < end) {
+    let key;
+    [key, pos] = readVarint(bytes, pos);
+    const field = Math.floor(key / 8);
+    const wire = key & 7;
+    if (wire === 0) {
+      let v;
+      [v, pos] = readVarint(bytes, pos);
+      yield [field, wire, v, pos];
+    } else if (wire === 2) {
+      let len;
+      [len, pos] = readVarint(bytes, pos);
+      yield [field, wire, pos, pos + len];
+      pos += len;
+    } else if (wire === 1) {
+      yield [field, wire, pos, pos + 8];
+      pos += 8;
+    } else if (wire === 5) {
+      yield [field, wire, pos, pos + 4];
+      pos += 4;
+    } else {
+      throw new Error(`unsupported protobuf wire type ${wire}`);
+    }
+  }
+}
+
+const utf8 = new TextDecoder();
+
+function readTensor(bytes, start, end) {
+  const t = { name: "", dims: [], dataType: 0, raw: null, floats: null };
+  for (const [f, w, a, b] of fields(bytes, start, end)) {
+    if (f === 1 && w === 0) t.dims.push(a);
+    else if (f === 1 && w === 2) for (let p = a; p < b; ) { let d; [d, p] = readVarint(bytes, p); t.dims.push(d); }
+    else if (f === 2 && w === 0) t.dataType = a;
+    else if (f === 8 && w === 2) t.name = utf8.decode(bytes.subarray(a, b));
+    else if (f === 9 && w === 2) t.raw = [a, b];
+    else if (f === 4 && w === 2) t.floats = [a, b];
+  }
+  return t;
+}
+
+function tensorFloats(bytes, t) {
+  const [a, b] = t.raw || t.floats || [0, 0];
+  return new Float32Array(bytes.slice(a, b).buffer); // copy: aligned, and independent of the file
+}
+
+// Returns {metadata: {key: value}, tensors: {name: {dims, data: Float32Array}}} for the wanted initializers.
+export function readOnnx(buffer, wanted = ["wte", "wpe"]) {
+  const bytes = new Uint8Array(buffer);
+  const metadata = {};
+  const tensors = {};
+  for (const [f, w, a, b] of fields(bytes, 0, bytes.length)) {
+    if (w !== 2) continue;
+    if (f === 14) {
+      let key = "";
+      let value = "";
+      for (const [g, , c, d] of fields(bytes, a, b)) {
+        if (g === 1) key = utf8.decode(bytes.subarray(c, d));
+        else if (g === 2) value = utf8.decode(bytes.subarray(c, d));
+      }
+      metadata[key] = value;
+    } else if (f === 7) {
+      for (const [g, gw, c, d] of fields(bytes, a, b)) {
+        if (g !== 5 || gw !== 2) continue;
+        const t = readTensor(bytes, c, d);
+        if (wanted.includes(t.name) && t.dataType === 1) tensors[t.name] = { dims: t.dims, data: tensorFloats(bytes, t) };
+      }
+    }
+  }
+  return { metadata, tensors };
+}
+
+// ---------------------------------------------------------------------------
+// Loading: one runtime, one tokenizer, one session per checkpoint, each at most once
+
+let ortPromise = null;
+let tokenizerPromise = null;
+let reportPromise = null;
+const modelPromises = new Map();
+
+// Loads ORT's wasm-only entry and its 14 MB binary (fetched here, so its bytes can be shown).
+export function loadOrt(onProgress) {
+  if (!ortPromise) {
+    ortPromise = (async () => {
+      const wasm = fetchBytes(new URL(ORT_WASM, ORT_DIR), ORT_WASM, onProgress);
+      let ort;
+      try {
+        ort = await import(new URL(ORT_ENTRY, ORT_DIR).href);
+      } catch (err) {
+        throw new LoadError(ORT_ENTRY, describeFetchError(err));
+      }
+      ort.env.wasm.wasmPaths = ORT_DIR.href;
+      ort.env.wasm.numThreads = 1; // GitHub Pages is not cross-origin isolated: no threads
+      ort.env.wasm.proxy = false;
+      ort.env.logLevel = "error";
+      ort.env.wasm.wasmBinary = await wasm;
+      return ort;
+    })();
+    ortPromise.catch(() => { ortPromise = null; }); // a retry may succeed
+  }
+  return ortPromise;
+}
+
+export function loadTokenizer() {
+  if (!tokenizerPromise) {
+    tokenizerPromise = fetchJSON(new URL("tokenizer.json", MODEL_DIR), "tokenizer.json").then((obj) => {
+      try {
+        return Tokenizer.fromJSON(obj);
+      } catch (err) {
+        throw new LoadError("tokenizer.json", err.message);
+      }
+    });
+    tokenizerPromise.catch(() => { tokenizerPromise = null; });
+  }
+  return tokenizerPromise;
+}
+
+// report.json (small): which checkpoints the build shipped, if it says.
+export function loadReport() {
+  if (!reportPromise) {
+    reportPromise = fetchJSON(new URL("report.json", MODEL_DIR), "report.json");
+    reportPromise.catch(() => { reportPromise = null; });
+  }
+  return reportPromise;
+}
+
+// The checkpoints this site has: model.onnx, plus those report.json lists
+// (key "checkpoints": names or {name, file, label}). No probing for files that
+// may be missing: a 404 would be logged as an error in the reader's console.
+export async function availableCheckpoints() {
+  let listed = [];
+  try {
+    const report = await loadReport();
+    listed = Array.isArray(report.checkpoints) ? report.checkpoints : [];
+  } catch {
+    listed = [];
+  }
+  const out = [CHECKPOINTS[0]];
+  for (const entry of listed) {
+    const name = typeof entry === "string" ? entry.replace(/\.onnx$/, "").replace(/^model_/, "") : entry.name;
+    const known = CHECKPOINTS.find((c) => c.name === name || c.file === name || c.file === entry.file);
+    const item = known ? { ...known } : { name, file: entry.file || `model_${name}.onnx`, label: entry.label || name };
+    if (typeof entry === "object" && entry.label) item.label = entry.label;
+    if (!out.some((c) => c.name === item.name)) out.push(item);
+  }
+  return out;
+}
+
+// The Model for checkpoint `name` ("model", "sft", "rlhf"); onProgress({file, loaded, total, done}).
+export function loadModel(name = "model", { onProgress } = {}) {
+  if (!modelPromises.has(name)) {
+    const promise = (async () => {
+      const entry = CHECKPOINTS.find((c) => c.name === name) || { name, file: `${name}.onnx`, label: name };
+      const [ort, tokenizer, bytes] = await Promise.all([
+        loadOrt(onProgress),
+        loadTokenizer(),
+        fetchBytes(new URL(entry.file, MODEL_DIR), entry.file, onProgress),
+      ]);
+      let parsed;
+      try {
+        parsed = readOnnx(bytes);
+      } catch (err) {
+        throw new LoadError(entry.file, `it is not a readable ONNX file (${err.message})`);
+      }
+      let session;
+      try {
+        session = await ort.InferenceSession.create(new Uint8Array(bytes), {
+          executionProviders: ["wasm"],
+          graphOptimizationLevel: "all",
+          logSeverityLevel: 3,
+        });
+      } catch (err) {
+        throw new LoadError(entry.file, `onnxruntime could not open it (${err.message || err})`);
+      }
+      return new Model(ort, session, parsed, tokenizer, entry);
+    })();
+    promise.catch(() => modelPromises.delete(name));
+    modelPromises.set(name, promise);
+  }
+  return modelPromises.get(name);
+}
+
+// ---------------------------------------------------------------------------
+// The model
+
+export class Model {
+  constructor(ort, session, parsed, tokenizer, entry) {
+    this.ort = ort;
+    this.session = session;
+    this.tokenizer = tokenizer;
+    this.checkpoint = entry;
+    const m = parsed.metadata;
+    const need = (k) => {
+      if (!(k in m)) throw new LoadError(entry.file, `its metadata lacks ${k}`);
+      return Number(m[k]);
+    };
+    this.vocabSize = need("vocab_size");
+    this.nLayer = need("n_layer");
+    this.nHead = need("n_head");
+    this.nEmbd = need("n_embd");
+    this.blockSize = need("block_size");
+    this.headDim = this.nEmbd / this.nHead;
+    this.eotId = "eot_id" in m ? Number(m.eot_id) : tokenizer.eotId;
+    this.metadata = m;
+    this.wte = parsed.tensors.wte?.data || null; // [vocab, n_embd], row i = token i's vector
+    this.wpe = parsed.tensors.wpe?.data || null; // [block_size, n_embd], row p = position p's vector
+    this.past = this.emptyPast();
+    this.length = 0; // tokens in the KV cache
+    this.lastRunMs = 0;
+    this.queue = Promise.resolve(); // one run at a time
+  }
+
+  emptyPast() {
+    return new this.ort.Tensor("float32", new Float32Array(0), [this.nLayer, 2, 1, this.nHead, 0, this.headDim]);
+  }
+
+  // Token id's embedding row (a view into the table), or null if the table was not found.
+  embedding(id) {
+    return this.wte ? this.wte.subarray(id * this.nEmbd, (id + 1) * this.nEmbd) : null;
+  }
+
+  positionEmbedding(p) {
+    return this.wpe ? this.wpe.subarray(p * this.nEmbd, (p + 1) * this.nEmbd) : null;
+  }
+
+  reset() {
+    this.past = this.emptyPast();
+    this.length = 0;
+  }
+
+  // One forward pass: new tokens `ids` after the cached `past` (a Tensor; emptyPast() for none).
+  // Returns {logits (last position), present (the cache to pass next), ms, attentions?}.
+  // Calls are queued: one session, one run at a time, whoever asks (several demos share a Model).
+  run(ids, past, attention = false) {
+    return this.serial(() => this.runNow(ids, past, attention));
+  }
+
+  async runNow(ids, past, attention) {
+    if (ids.length === 0) throw new Error("no tokens to run");
+    const P = past.dims[4];
+    if (P + ids.length > this.blockSize) {
+      throw new RangeError(`${P + ids.length} tokens exceed the context window of ${this.blockSize}`);
+    }
+    const input = new this.ort.Tensor("int64", BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]);
+    const fetches = attention ? ["logits", "present_key_values", "attentions"] : ["logits", "present_key_values"];
+    const t0 = performance.now();
+    const out = await this.session.run({ input_ids: input, past_key_values: past }, fetches);
+    this.lastRunMs = performance.now() - t0;
+    const T = ids.length;
+    const V = this.vocabSize;
+    const result = {
+      // next-token scores after the last new token (a copy: the output buffer is reused)
+      logits: out.logits.data.slice((T - 1) * V, T * V),
+      present: out.present_key_values,
+      ms: this.lastRunMs,
+    };
+    if (attention) {
+      // [n_layer, 1, n_head, T, P + T]
+      result.attentions = { data: out.attentions.data, layers: this.nLayer, heads: this.nHead, queries: T, keys: P + T, past: P };
+    }
+    return result;
+  }
+
+  serial(fn) {
+    const next = this.queue.then(fn, fn);
+    this.queue = next.catch(() => {});
+    return next;
+  }
+
+  // The simple, stateful interface (the Model keeps one cache; demos sharing a
+  // Model should call run() with their own cache, as Generation does).
+  // Forget the cache and read `ids` (at most block_size of them) in one pass.
+  async prefill(ids, { attention = false } = {}) {
+    const r = await this.run(ids, this.emptyPast(), attention);
+    this.past = r.present;
+    this.length = ids.length;
+    return r;
+  }
+
+  // One more token, reusing the cached keys and values of the ones before it.
+  async step(id, { attention = false } = {}) {
+    const r = await this.run([id], this.past, attention);
+    this.past = r.present;
+    this.length += 1;
+    return r;
+  }
+}
+
+// Attention weight of query row q (0-based among the new tokens) on key k, for
+// layer l and head h (h = -1: the average over heads).
+export function attentionWeight(att, l, h, q, k) {
+  const { data, heads, queries, keys } = att;
+  const at = (hh) => data[(((l * heads + hh) * queries) + q) * keys + k];
+  if (h >= 0) return at(h);
+  let s = 0;
+  for (let hh = 0; hh < heads; hh++) s += at(hh);
+  return s / heads;
+}
+
+// ---------------------------------------------------------------------------
+// Generation with a sliding context window: the run file's generate(), one step at a time
+
+export class Generation {
+  // window: how many tokens the model may see (default and maximum: block_size).
+  constructor(model, promptIds, { window } = {}) {
+    this.model = model;
+    this.window = Math.max(2, Math.min(window || model.blockSize, model.blockSize));
+    this.emptyPrompt = promptIds.length === 0;
+    // An empty prompt starts where every training document starts: after <|endoftext|>.
+    const prompt = this.emptyPrompt ? [model.eotId] : [...promptIds];
+    this.prompt = prompt;
+    const keep = this.window - 1; // room for one generated token before the first slide
+    this.truncated = prompt.length > keep ? prompt.slice(0, prompt.length - keep) : [];
+    this.context = prompt.slice(this.truncated.length);
+    this.dropped = [...this.truncated]; // every token the model no longer sees, oldest first
+    this.generated = [];
+    this.logits = null;
+  }
+
+  // All tokens so far (prompt + generated), and how many of the first ones are out of view.
+  get all() {
+    return [...this.prompt, ...this.generated];
+  }
+
+  get hidden() {
+    return this.dropped.length;
+  }
+
+  async prefill(opts = {}) {
+    const r = await this.model.run(this.context, this.model.emptyPast(), opts.attention);
+    this.past = r.present;
+    return r;
+  }
+
+  async start(opts) {
+    const r = await this.prefill(opts);
+    this.logits = r.logits;
+    this.lastPass = { kind: "prefill", tokens: this.context.length, ms: r.ms };
+    return r;
+  }
+
+  // Append the chosen token; returns the forward pass's result, with slid = the tokens
+  // that fell out of the window at this step ([] if none).
+  async append(id, opts) {
+    this.generated.push(id);
+    this.context.push(id);
+    let slid = [];
+    let r;
+    if (this.context.length > this.window) {
+      const keep = this.window - 1;
+      slid = this.context.slice(0, this.context.length - keep);
+      this.context = this.context.slice(this.context.length - keep);
+      this.dropped.push(...slid);
+      r = await this.prefill(opts); // re-read the window from scratch
+      this.lastPass = { kind: "prefill", tokens: this.context.length, ms: r.ms };
+    } else {
+      r = await this.model.run([id], this.past, opts?.attention);
+      this.past = r.present;
+      this.lastPass = { kind: "step", tokens: 1, ms: r.ms };
+    }
+    this.logits = r.logits;
+    r.slid = slid;
+    return r;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Choosing the next token: the run file's sample(), with everything it did kept for display
+
+// mulberry32: a tiny seeded PRNG (Tommy Ettinger, public domain). Same seed, same draws.
+export function mulberry32(seed) {
+  let a = seed >>> 0;
+  return function next() {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function softmax(values, temperature = 1) {
+  let max = -Infinity;
+  for (const v of values) if (v > max) max = v;
+  const out = new Float64Array(values.length);
+  let sum = 0;
+  for (let i = 0; i < values.length; i++) {
+    out[i] = Math.exp((values[i] - max) / temperature);
+    sum += out[i];
+  }
+  for (let i = 0; i < out.length; i++) out[i] /= sum;
+  return out;
+}
+
+// Everything about one choice. temperature 0 = greedy. Returns
+// {order (ids, most probable first), probs (softmax of the raw logits),
+//  scaled (softmax of logits / temperature), kept (Set of ids still allowed),
+//  final (Map id -> renormalised probability), cutBy (Map id -> "top-k" | "top-p")}.
+export function distribution(logits, { temperature = 1, topK = 0, topP = 1 } = {}) {
+  const V = logits.length;
+  const greedy = !(temperature > 0);
+  // most probable first; ties keep the lower id first (numpy's stable argsort)
+  const sortIds = (scores) => Array.from({ length: V }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
+  const cutBy = new Map();
+  const final = new Map();
+  if (greedy) {
+    // The choice needs only the argmax; the rest is computed if a display asks for it.
+    let best = 0; // np.argmax: the first maximum
+    for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
+    final.set(best, 1);
+    let probs = null;
+    let order = null;
+    return {
+      get probs() { return probs || (probs = softmax(logits, 1)); },
+      get scaled() { return this.probs; },
+      get order() { return order || (order = sortIds(logits)); },
+      kept: new Set([best]), final, cutBy, greedy, chosenByArgmax: best,
+    };
+  }
+  const probs = softmax(logits, 1);
+  const scaled = softmax(logits, temperature);
+  const order = sortIds(scaled);
+  let candidates = order;
+  if (topK > 0 && topK < V) {
+    for (const id of order.slice(topK)) cutBy.set(id, "top-k");
+    candidates = order.slice(0, topK);
+  }
+  let keptSum = 0;
+  for (const id of candidates) keptSum += scaled[id];
+  // the smallest prefix whose share of the kept probability reaches top_p
+  let cum = 0;
+  let n = candidates.length;
+  for (let i = 0; i < candidates.length; i++) {
+    cum += scaled[candidates[i]] / keptSum;
+    if (cum >= topP) {
+      n = i + 1;
+      break;
+    }
+  }
+  for (const id of candidates.slice(n)) cutBy.set(id, "top-p");
+  const kept = candidates.slice(0, n);
+  let sum = 0;
+  for (const id of kept) sum += scaled[id];
+  for (const id of kept) final.set(id, scaled[id] / sum);
+  return { order, probs, scaled, kept: new Set(kept), final, cutBy, greedy };
+}
+
+// Pick from a distribution(); rng() in [0, 1). Returns {id, draw, lo, hi} where the
+// draw fell in [lo, hi), the chosen token's slice of the cumulative probabilities.
+export function choose(dist, rng) {
+  if (dist.greedy) return { id: dist.chosenByArgmax, draw: null };
+  const u = rng();
+  let lo = 0;
+  let last = null;
+  for (const [id, p] of dist.final) {
+    const hi = lo + p;
+    if (u < hi) return { id, draw: u, lo, hi };
+    lo = hi;
+    last = id;
+  }
+  return { id: last, draw: u, lo: lo - dist.final.get(last), hi: 1 }; // rounding: the last one
+}
+
+// ---------------------------------------------------------------------------
+// Small DOM helpers shared by the demos
+
+// el("button", {class: "x", onclick: f, type: "button"}, "text", childNode, ...)
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k.startsWith("on") && typeof v === "function") node.addEventListener(k.slice(2), v);
+    else if (k === "class") node.className = v;
+    else if (k === "text") node.textContent = v;
+    else if (k === "style" && typeof v === "object") {
+      for (const [prop, val] of Object.entries(v)) {
+        if (prop.startsWith("--")) node.style.setProperty(prop, String(val)); // custom properties need setProperty
+        else node.style[prop] = val;
+      }
+    }
+    else if (k in node && typeof v !== "string") node[k] = v;
+    else node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) {
+    if (c === undefined || c === null || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+// Loads checkpoint `name` while writing what is downloading into statusEl
+// (bytes of model.onnx and of the runtime); on failure, says which file and why.
+export async function loadModelWithStatus(name, statusEl) {
+  const progress = new Map();
+  let settled = false; // after success or failure, late progress (another file still arriving) must not overwrite the message
+  const show = () => {
+    if (settled) return;
+    const parts = [];
+    for (const [file, p] of progress) {
+      parts.push(p.done ? `${file} ${formatBytes(p.loaded)} ✓` : `${file} ${formatBytes(p.loaded)} of ${formatBytes(p.total)}`);
+    }
+    statusEl.textContent = `Loading the model: ${parts.join(", ") || "starting"}…`;
+  };
+  statusEl.classList.remove("lab-error");
+  statusEl.textContent = "Loading the model…";
+  const t0 = performance.now();
+  try {
+    const model = await loadModel(name, {
+      onProgress: (p) => {
+        progress.set(p.file, p);
+        show();
+      },
+    });
+    settled = true;
+    return { model, ms: performance.now() - t0 };
+  } catch (err) {
+    settled = true;
+    statusEl.classList.add("lab-error");
+    statusEl.textContent = err instanceof LoadError ? `${err.message}.` : `Could not start the model: ${err.message || err}.`;
+    throw err;
+  }
+}
+
+// A colour per token position (alternating hues, readable in light and dark).
+export function pieceHue(i) {
+  return (i * 67) % 360;
+}
+
+// A stable, reader-visible form of a token's text: spaces as "␣", newlines as "↵".
+export function showToken(text) {
+  return text.replace(/ /g, "␣").replace(/\n/g, "↵").replace(/\t/g, "⇥");
+}
+
+// Yield to the browser (input, Stop clicks, painting) without setTimeout's 4 ms clamp.
+export function yieldToBrowser() {
+  return new Promise((resolve) => {
+    const ch = new MessageChannel();
+    ch.port1.onmessage = () => resolve();
+    ch.port2.postMessage(0);
+  });
+}
