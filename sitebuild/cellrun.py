@@ -80,10 +80,64 @@ def artifact(name):
         return f.read()
 
 
-# Cells write `from guide import artifact`: a module made here so it exists
-# both in the build's CPython and in Pyodide without another file to ship.
+class LineChart:
+    """A small SVG line chart: ``LineChart({"train": (xs, ys), ...}, title=...)``.
+
+    A cell whose last line is a LineChart shows the picture (``_repr_svg_``),
+    in the build's output and in the browser alike. The title doubles as the
+    chart's text alternative for screen readers.
+    """
+
+    COLOURS = ["#3f51b5", "#ff6e40", "#2e7d32", "#8e24aa"]
+
+    def __init__(self, series, title, x_label="", y_label="", width=560, height=260):
+        self.series, self.title = series, title
+        self.x_label, self.y_label, self.width, self.height = x_label, y_label, width, height
+
+    def _repr_svg_(self):
+        from html import escape
+
+        left, right, top, bottom = 48, 12, 28, 36
+        xs = [x for xs, _ in self.series.values() for x in xs]
+        ys = [y for _, ys in self.series.values() for y in ys]
+        x0, x1, y0, y1 = min(xs), max(xs), min(0.0, min(ys)), max(ys)
+        x1, y1 = (x1 if x1 > x0 else x0 + 1), (y1 if y1 > y0 else y0 + 1)
+        w, h = self.width - left - right, self.height - top - bottom
+
+        def px(x, y):
+            return left + (x - x0) / (x1 - x0) * w, top + (1 - (y - y0) / (y1 - y0)) * h
+
+        parts = [
+            f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {self.width} {self.height}" '
+            f'role="img" aria-label="{escape(self.title)}" style="max-width:100%;height:auto;font:11px sans-serif">',
+            f"<title>{escape(self.title)}</title>",
+            f'<text x="{left}" y="16" fill="currentColor">{escape(self.title)}</text>',
+            f'<line x1="{left}" y1="{top + h}" x2="{left + w}" y2="{top + h}" stroke="currentColor" stroke-opacity=".4"/>',
+            f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + h}" stroke="currentColor" stroke-opacity=".4"/>',
+        ]
+        for frac in (0, 0.5, 1):  # three y ticks and three x ticks are enough to read the shape
+            y = y0 + frac * (y1 - y0)
+            _, ty = px(x0, y)
+            parts.append(f'<text x="{left - 4}" y="{ty + 4:.1f}" text-anchor="end" fill="currentColor">{y:.3g}</text>')
+            x = x0 + frac * (x1 - x0)
+            tx, _ = px(x, y0)
+            parts.append(f'<text x="{tx:.1f}" y="{top + h + 14}" text-anchor="middle" fill="currentColor">{x:.4g}</text>')
+        parts.append(f'<text x="{left + w / 2}" y="{self.height - 4}" text-anchor="middle" fill="currentColor">{escape(self.x_label)}</text>')
+        parts.append(f'<text x="12" y="{top + h / 2}" transform="rotate(-90 12 {top + h / 2})" text-anchor="middle" fill="currentColor">{escape(self.y_label)}</text>')
+        for i, (name, (sx, sy)) in enumerate(self.series.items()):
+            colour = self.COLOURS[i % len(self.COLOURS)]
+            points = " ".join("{:.1f},{:.1f}".format(*px(x, y)) for x, y in zip(sx, sy))
+            parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
+            parts.append(f'<text x="{left + w - 4}" y="{top + 14 * (i + 1)}" text-anchor="end" fill="{colour}">{escape(name)}</text>')
+        parts.append("</svg>")
+        return "".join(parts)
+
+
+# Cells write `from guide import artifact, LineChart`: a module made here so it
+# exists both in the build's CPython and in Pyodide without another file to ship.
 guide = types.ModuleType("guide", "Helpers for the guide's cells.")
 guide.artifact = artifact
+guide.LineChart = LineChart
 sys.modules["guide"] = guide
 
 
