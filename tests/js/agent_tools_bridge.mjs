@@ -1,0 +1,39 @@
+// Bridge for tests/test_agent_tools_js.py: runs docs/javascripts/agent-tools.js on a batch.
+//
+// stdin:  {"calculator": ["expression", ...],
+//          "search": {"kb": path to a knowledge base JSON, "queries": ["...", ...]},
+//          "format": [number, ...],                 // formatNumber
+//          "calls": [["search", "argument"], ...],  // toolCall
+//          "agents": [{"question": "...", "outputs": ["generated text", ...], "json": ["call", ...] or null,
+//                      "max_steps": 4}, ...]}        // runAgent with a scripted model
+// stdout: {"calculator": [...], "search": [...], "format": [...], "calls": [...], "agents": [result, ...],
+//          "ms": {"calculator": per call, "search": per call}}
+// One node process per batch: starting node costs far more than the work.
+import { readFileSync } from "node:fs";
+import { calculator, formatNumber, makeTools, runAgent, search, toolCall } from "../../docs/javascripts/agent-tools.js";
+
+const input = JSON.parse(readFileSync(0, "utf-8"));
+const out = { ms: {} };
+
+let t0 = performance.now();
+out.calculator = (input.calculator ?? []).map((e) => calculator(e));
+out.ms.calculator = (performance.now() - t0) / Math.max(1, out.calculator.length);
+
+const kb = input.search ? JSON.parse(readFileSync(input.search.kb, "utf-8")) : [];
+t0 = performance.now();
+out.search = (input.search?.queries ?? []).map((q) => search(q, kb));
+out.ms.search = (performance.now() - t0) / Math.max(1, out.search.length);
+
+out.format = (input.format ?? []).map((v) => formatNumber(v));
+out.calls = (input.calls ?? []).map(([tool, arg]) => toolCall(tool, arg));
+
+// A scripted model: each call to generate returns the next canned output
+// (an empty string once they run out), as the Python tests' fake does.
+out.agents = [];
+for (const a of input.agents ?? []) {
+  const outputs = [...a.outputs], calls = a.json ? [...a.json] : null;
+  const generate = async () => outputs.shift() ?? "";
+  const jsonFn = calls ? async () => calls.shift() ?? "{}" : null;
+  out.agents.push(await runAgent(generate, a.question, makeTools(kb), { maxSteps: a.max_steps ?? 4, jsonFn }));
+}
+process.stdout.write(JSON.stringify(out));
