@@ -28,6 +28,7 @@ Conventions
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass
 
@@ -476,14 +477,14 @@ def generate_greedy(params, config: GPTConfig, prompt_ids, max_new_tokens, stop_
 
 
 def save_params(path, params, config: GPTConfig):
-    np.savez(path, config=np.array(str(config.to_dict())), **params)
+    """One .npz: every parameter by name, plus the config as a JSON string."""
+    np.savez(path, config=np.array(json.dumps(config.to_dict())), **params)
 
 
 def load_params(path):
-    """Returns (params as views of one flat float32 buffer, config)."""
-    import ast
+    """Returns (params as views of one flat buffer, config)."""
     data = np.load(path)
-    config = GPTConfig(**ast.literal_eval(str(data["config"])))
+    config = GPTConfig(**json.loads(str(data["config"])))
     flat = np.zeros(num_params(config), dtype=data["wte"].dtype)
     params = views(flat, config)
     for name, p in params.items():

@@ -40,6 +40,7 @@ class TrainConfig:
     seed: int = 0
     eval_every: int = 100
     eval_batches: int = 8
+    workers: int = 1            # data parallelism: threads that each take a slice of the batch
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -120,6 +121,61 @@ def speed_up_malloc() -> bool:
     return bool(ok)
 
 
+def blas_threads_for_this_thread(n: int) -> int | None:
+    """Ask numpy's OpenBLAS to use n threads for calls made from the calling
+    thread only (OpenBLAS >= 0.3.27). Returns the previous setting, or None
+    where that is unavailable (then nothing changes)."""
+    import glob
+    import os
+    libs = glob.glob(os.path.join(os.path.dirname(np.__file__), os.pardir, "numpy.libs", "*openblas*.so*"))
+    try:
+        fn = ctypes.CDLL(libs[0]).openblas_set_num_threads_local
+    except (IndexError, OSError, AttributeError):
+        return None
+    return fn(n)
+
+
+class DataParallel:
+    """Data parallelism, as large models are trained on many GPUs, here on CPU threads.
+
+    Each worker computes the loss and gradients of one slice of the batch with
+    the same weights; the gradients are then added. numpy releases Python's
+    GIL inside its loops and BLAS calls, so two threads keep two cores busy
+    even in the elementwise work (GELU, softmax, LayerNorm) that one numpy call
+    runs on one core. Each worker's BLAS runs single-threaded.
+
+    The batch is a tuple of arrays sliced along axis 0, and loss_and_grads must
+    be additive over slices: a weighted sum over tokens whose weights are
+    normalised over the whole batch (as lm_loss_and_grads does). Slices and
+    the order of the sum are fixed, so results stay bit-reproducible."""
+
+    def __init__(self, workers: int, grad_flat: np.ndarray, config):
+        from concurrent.futures import ThreadPoolExecutor
+        self.workers, self.config = workers, config
+        self.pool = ThreadPoolExecutor(workers, initializer=blas_threads_for_this_thread, initargs=(1,))
+        self.buffers = [np.zeros_like(grad_flat) for _ in range(workers)]
+        # The calling thread too (it runs evaluations between steps): two BLAS
+        # threads per call while the cores are shared can be far slower than one.
+        self.caller_blas_threads = blas_threads_for_this_thread(1)
+
+    def __call__(self, loss_and_grads, params, grads_flat, batch) -> float:
+        n = len(batch[0])
+        bounds = [n * i // self.workers for i in range(self.workers + 1)]
+        jobs = [self.pool.submit(loss_and_grads, params, self.config, model.views(buf, self.config),
+                                 tuple(a[lo:hi] for a in batch))
+                for buf, lo, hi in zip(self.buffers, bounds, bounds[1:])]
+        losses = [job.result() for job in jobs]
+        np.copyto(grads_flat, self.buffers[0])
+        for buf in self.buffers[1:]:
+            grads_flat += buf
+        return float(sum(losses))
+
+    def close(self):
+        self.pool.shutdown()
+        if self.caller_blas_threads:
+            blas_threads_for_this_thread(self.caller_blas_threads)
+
+
 # ----------------------------------------------------------------------------
 # Data: windows of a token stream
 
@@ -137,6 +193,12 @@ def lm_loss_and_grads(params, config, grads, batch) -> float:
     out = model.forward(params, config, *batch)
     model.backward(params, config, out["cache"], grads)
     return out["loss"]
+
+
+def mean_weights(targets, dtype=np.float32):
+    """Loss weights that make the weighted sum the mean over all tokens of the
+    batch; explicit, so that slices of the batch (DataParallel) add up to it."""
+    return np.full(targets.shape, 1.0 / targets.size, dtype=dtype)
 
 
 def lm_eval_loss(params, config, batches) -> float:
@@ -175,6 +237,7 @@ def train(params, config: model.GPTConfig, tc: TrainConfig, next_batch: Callable
     flat = model.flat_of(params)
     grad_flat = np.zeros_like(flat)
     grads = model.views(grad_flat, config)
+    parallel = DataParallel(tc.workers, grad_flat, config) if tc.workers > 1 else None  # see DataParallel
     opt = AdamW(flat, model.decay_mask(config, flat.dtype), tc)
     rng = np.random.default_rng(tc.seed)
     hist = History()
@@ -183,7 +246,10 @@ def train(params, config: model.GPTConfig, tc: TrainConfig, next_batch: Callable
     for step in range(tc.steps):
         t0 = time.perf_counter()
         batch = next_batch(step, rng)
-        loss = loss_and_grads(params, config, grads, batch)
+        if parallel:
+            loss = parallel(loss_and_grads, params, grad_flat, batch)
+        else:
+            loss = loss_and_grads(params, config, grads, batch)
         norm = clip_grad_norm_(grad_flat, tc.grad_clip)
         lr = lr_at(step, tc)
         opt.step(grad_flat, lr)
@@ -204,6 +270,8 @@ def train(params, config: model.GPTConfig, tc: TrainConfig, next_batch: Callable
                 ev = " ".join(f"{k} {v:.4f}" for k, v in hist.eval[-1].items()) if hist.eval else ""
                 print(f"{label} step {step + 1}/{tc.steps} loss {smooth:.4f} lr {lr:.2e} |g| {norm:.2f} "
                       f"{dt * 1000:.0f} ms/step {ev}", end="\r" if live and not last else "\n", file=log, flush=True)
+    if parallel:
+        parallel.close()
     hist.seconds = time.perf_counter() - t_start
     hist.ms_per_step = 1000 * step_seconds / max(1, tc.steps)  # optimizer steps only, evaluations excluded
     return hist
@@ -219,7 +287,8 @@ def pretrain(config: model.GPTConfig, tc: TrainConfig, train_tokens: np.ndarray,
     val_eval = fixed_batches(val_tokens, tc.eval_batches, tc.batch_size, T, seed=tc.seed + 2)
 
     def next_batch(step, rng):
-        return sample_batch(train_tokens, tc.batch_size, T, rng)
+        x, y = sample_batch(train_tokens, tc.batch_size, T, rng)
+        return x, y, mean_weights(y)
 
     def evaluate(step):
         return {"train": lm_eval_loss(params, config, train_eval), "val": lm_eval_loss(params, config, val_eval)}

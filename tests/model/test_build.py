@@ -2,7 +2,6 @@
 
 import importlib.util
 import json
-import os
 import subprocess
 import sys
 import time
@@ -114,3 +113,12 @@ def test_context_window_slides(smoke_dir, run_module):
     m.eot_id = None  # never stop early
     out = run_module.generate(m, [65] * (m.block_size - 2), max_new_tokens=5, temperature=0)
     assert len(out) == 5
+
+
+def test_cache_key_covers_every_module_the_build_imports():
+    """BUILD_MODULES must list every model_export module the build can reach."""
+    code = ("import sys, importlib; from model_export import build\n"
+            "for m in build.BUILD_MODULES: importlib.import_module('model_export.' + m)\n"
+            "print(' '.join(sorted(n.split('.')[1] for n in sys.modules if n.startswith('model_export.'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=build.ROOT)
+    assert set(out.stdout.split()) <= set(build.BUILD_MODULES)
