@@ -17,6 +17,11 @@ const WIDGETS = [
     module: "./live-training.js",
     mount: (mod, el) => mod.mountLiveTraining(el),
   },
+  {
+    selector: ".schema-playground",
+    module: "./schema-playground.js",
+    mount: (mod, el) => mod.mountSchemaPlayground(el),
+  },
 ];
 
 for (const widget of WIDGETS) {
