@@ -1,0 +1,206 @@
+"""Alignment: the rubric, the reward model, one RL step, and determinism (tiny sizes)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from model_export import align, model, sft
+from model_export import world as W
+from model_export.tokenizer import train_bpe
+
+
+@pytest.fixture(scope="module")
+def world():
+    return W.make_world(0)
+
+
+@pytest.fixture(scope="module")
+def rubric(world):
+    return align.Rubric(world)
+
+
+@pytest.fixture(scope="module")
+def tok(world):
+    return train_bpe(W.pretrain_documents(world, "val", 0)[:400], vocab_size=300)
+
+
+@pytest.fixture(scope="module")
+def tiny(tok):
+    return model.GPTConfig(vocab_size=tok.vocab_size, n_layer=1, n_embd=32, n_head=2, block_size=64)
+
+
+def qa(world, kind, name, rel, real=True, year=0):
+    return sft.make_qa(world, kind, name, rel, year=year, real=real)
+
+
+# ---------------------------------------------------------------------------
+# The rubric
+
+
+def test_rubric_correct_beats_wrong(world, rubric):
+    q = qa(world, "country", "France", "capital")
+    right = rubric.judge(q, "The capital of France is Paris.")
+    wrong = rubric.judge(q, "The capital of France is Rome.")
+    assert right.truth == "correct" and wrong.truth == "wrong"
+    assert right.score == 1.0 and right.score > wrong.score
+    # naming the right value next to a wrong one is not correct
+    assert rubric.judge(q, "The capital of France is Paris or Rome.").truth == "wrong"
+
+
+def test_rubric_complete_beats_fragment(world, rubric):
+    q = qa(world, "country", "France", "capital")
+    frag = rubric.judge(q, "Paris.")
+    assert frag.truth == "correct" and not frag.complete
+    assert rubric.score(q, "The capital of France is Paris.") > frag.score
+
+
+def test_rubric_polite_beats_rude(world, rubric):
+    q = qa(world, "animal", "cow", "sound")
+    polite, rude = "The cow says moo.", "The cow says moo. Everyone knows that."
+    assert rubric.judge(q, rude).truth == "correct" and not rubric.judge(q, rude).polite
+    assert rubric.score(q, polite) > rubric.score(q, rude)
+
+
+def test_rubric_idk_beats_invention(world, rubric):
+    q = qa(world, "country", "Zorvania", "capital", real=False)
+    assert q.answer.startswith("I don't know")
+    honest, invented = rubric.judge(q, q.answer), rubric.judge(q, "The capital of Zorvania is Lima.")
+    assert (honest.truth, invented.truth) == ("honest", "invented")
+    assert honest.score == 1.0 and honest.score > invented.score
+    # about a real thing: "I don't know" beats a wrong answer, loses to a right one
+    real = qa(world, "country", "France", "capital")
+    unsure = rubric.score(real, "I don't know a country called France.")
+    assert rubric.score(real, "The capital of France is Rome.") < unsure < rubric.score(real, "The capital of France is Paris.")
+
+
+def test_rubric_goals_and_multiword_values(world, rubric):
+    q = qa(world, "player", "Lionel Messi", "goals", year=2023)
+    assert q.answer == "Lionel Messi scored 11 goals in 2023."
+    assert rubric.judge(q, q.answer).truth == "correct"
+    assert rubric.judge(q, "Lionel Messi scored 1 goal in 2023.").truth == "wrong"
+    assert rubric.judge(q, "Lionel Messi scored 111 goals in 2023.").truth == "wrong"
+    na = qa(world, "country", "Canada", "continent")
+    assert rubric.judge(na, "Canada is a country in North America.").truth == "correct"
+    assert rubric.judge(na, "Canada is a country in South America.").truth == "wrong"
+
+
+def test_canonical_answers_score_full_marks(world, rubric):
+    tune, held, fake_train, fake_eval = sft.split_entities(world, 0.2)
+    qs = sft.all_questions(world, held) + sft.all_questions(world, fake_eval, real=False)
+    assert all(rubric.score(q, q.answer) == 1.0 for q in qs)
+
+
+def test_split_is_disjoint_and_deterministic(world):
+    a = sft.split_entities(world, 0.2, seed=0)
+    assert a == sft.split_entities(world, 0.2, seed=0)
+    tune, held, fake_train, fake_eval = a
+    for kind in tune:
+        assert not set(tune[kind]) & set(held[kind]) and held[kind]
+        assert not set(fake_train[kind]) & set(fake_eval[kind])
+    real = {n for names in sft.entity_names(world).values() for n in names}
+    assert not real & {n for names in sft.fake_names().values() for n in names}
+
+
+# ---------------------------------------------------------------------------
+# Reward model
+
+
+def test_reward_model_learns_a_clear_preference(world, tok, tiny):
+    """After brief training on synthetic pairs (canonical answer vs rude
+    fragment), held-out pairs about other countries are ranked the same way."""
+    countries = [c.name for c in world.countries]
+    make = lambda names: [(q, q.answer, "Ugh. " + sft.fragment(q)) for q in
+                          (qa(world, "country", n, "capital") for n in names)]
+    pairs, held = make(countries[:60]), make(countries[60:])
+    base = model.init_params(tiny, seed=0)
+    rm, hist = align.train_reward(base, tiny, tok, pairs, align.RewardConfig(steps=30, batch_pairs=16, lr=3e-3),
+                                  log=None)
+    assert np.mean(hist["loss"][-5:]) < np.mean(hist["loss"][:5])
+    assert align.pair_accuracy(rm, tiny, tok, held) >= 0.9
+
+
+def test_reward_backward_matches_finite_differences(world, tok, tiny):
+    base = model.init_params(tiny, seed=1, dtype=np.float64)
+    rm = align.reward_init(base, tiny)
+    rm["reward.w"][...] = np.random.default_rng(0).normal(size=tiny.n_embd)
+    q = qa(world, "country", "France", "capital")
+    x, last = align.pad_sequences([align.conversation(tok, q.question, q.answer),
+                                   align.conversation(tok, q.question, "Paris.")], tok.eot_id)
+    flat = model.flat_of(rm)
+    g = np.zeros_like(flat)
+    align.reward_loss_and_grads(rm, tiny, g, x, last, 1)
+    rng = np.random.default_rng(2)
+    n = model.num_params(tiny)
+    for i in list(rng.choice(n, 6, replace=False)) + [n + 3, len(flat) - 1]:
+        old = flat[i]
+        losses = []
+        for h in (1e-6, -1e-6):
+            flat[i] = old + h
+            losses.append(align.reward_loss_and_grads(rm, tiny, np.zeros_like(flat), x, last, 1)[0])
+        flat[i] = old
+        assert g[i] == pytest.approx((losses[0] - losses[1]) / 2e-6, rel=1e-4, abs=1e-9)
+
+
+# ---------------------------------------------------------------------------
+# RL
+
+
+def test_one_rl_step_raises_the_batch_reward(world, tok, tiny):
+    """One policy-gradient step makes the batch's rewarded answers more likely:
+    the importance-weighted mean reward of the same samples goes up."""
+    policy = model.init_params(tiny, seed=0)
+    ref = sft.copy_params(policy, tiny)
+    want = tok.encode(" the")[0]
+    reward_fn = lambda qs, replies: np.array([float(" the" in " " + r.lower()) + 0.1 * r.count("e") for r in replies])
+    rc = align.RLConfig(steps=1, prompts=8, samples=8, lr=3e-3, warmup_steps=1, kl_coef=0.0)
+    rl = align.RL(policy, ref, tiny, tok, reward_fn, rc, max_new_tokens=6)
+    qs = [qa(world, "country", "France", "capital")] * (rc.prompts * rc.samples)
+    out = rl.step(qs)
+    r = out["reward"]
+    assert r.std() > 0
+    seqs = [p + a for p, a in zip(out["prompts"], out["ids"])]
+    new = align.token_logprobs(policy, tiny, seqs, [len(p) for p in out["prompts"]], tok.eot_id)
+    ratio = np.exp([n.sum() - sum(o) for n, o in zip(new, out["logps"])])
+    assert np.sum(ratio * r) / np.sum(ratio) > r.mean()
+    assert want >= 0
+
+
+def test_rl_with_zero_advantage_changes_nothing_but_adam_state(world, tok, tiny):
+    policy = model.init_params(tiny, seed=0)
+    before = model.flat_of(policy).copy()
+    rc = align.RLConfig(steps=1, prompts=2, samples=2, lr=1e-2, warmup_steps=1, kl_coef=0.0)
+    rl = align.RL(policy, sft.copy_params(policy, tiny), tiny, tok, lambda qs, rs: np.zeros(len(rs)), rc, 4)
+    rl.step([qa(world, "country", "France", "capital")] * 4)
+    np.testing.assert_array_equal(model.flat_of(policy), before)
+
+
+# ---------------------------------------------------------------------------
+# The whole stage
+
+
+def _smoke(tok, tiny, world):
+    ac = align.ALIGN_PROFILES["smoke"]
+    ac = dataclasses.replace(ac, sft=dataclasses.replace(ac.sft, steps=10), reward=dataclasses.replace(ac.reward, steps=5),
+                             rl=dataclasses.replace(ac.rl, steps=2), pref_prompts=12, pref_eval_prompts=6,
+                             eval_held_in=6, eval_max=8, max_new_tokens=8)
+    replay = np.array(tok.encode(" ".join(W.pretrain_documents(world, "val", 0)[:100])), dtype=np.int64)
+    base = model.init_params(tiny, seed=0)
+    return base, align.align_stages(base, tiny, tok, world, ac, replay, log=None)
+
+
+def test_align_stages_runs_and_is_deterministic(world, tok, tiny):
+    base, a = _smoke(tok, tiny, world)
+    _, b = _smoke(tok, tiny, world)
+    for k in ("sft", "reward", "rlhf"):
+        assert model.flat_of(a[k]).tobytes() == model.flat_of(b[k]).tobytes()
+    assert not np.array_equal(model.flat_of(a["sft"]), model.flat_of(base))
+    rep = a["report"]
+    assert set(rep["checkpoints"]) == {"base", "sft", "rlhf"}
+    for e in rep["checkpoints"].values():
+        assert {"held_in", "held_out", "fake", "rubric"} <= set(e)
+        assert 0.0 <= e["fake"]["invented_rate"] <= 1.0
+    assert rep["samples"] and {"question", "base", "sft", "rlhf"} <= set(rep["samples"][0])
+    assert len(rep["rl"]["curve"]["kl"]) == 2
+    import json
+    json.dumps(rep)  # the build writes it into report.json
