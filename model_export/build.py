@@ -11,8 +11,11 @@ file) and the profile (config.py). Their content hash names the cache folder,
 .cache/model/<profile>-<hash12>/, which holds:
 
     model.onnx      the generation graph (see export.py for its inputs and outputs)
+    model_sft.onnx  the same graph with the instruction-tuned weights (sft.py, align.py)
+    model_rlhf.onnx the same graph with the weights after RLHF (align.py)
     tokenizer.json  byte-level BPE (see tokenizer.py for the format and algorithm)
     params.npz      the numpy weights and config (model.load_params)
+    params_sft.npz, params_rlhf.npz   the same for the tuned checkpoints
     report.json     what happened: losses, timings, evaluations (see REPORT_KEYS)
     run.py          the standalone run file
     build.log       the training log
@@ -42,7 +45,14 @@ from model_export.config import PROFILES, Profile
 ROOT = Path(__file__).resolve().parents[1]
 CODE_DIR = Path(__file__).resolve().parent
 CACHE_DIR = ROOT / ".cache" / "model"
-FILES = ("model.onnx", "tokenizer.json", "params.npz", "report.json", "run.py")
+FILES = ("model.onnx", "model_sft.onnx", "model_rlhf.onnx", "tokenizer.json", "params.npz", "params_sft.npz",
+         "params_rlhf.npz", "report.json", "run.py")
+# The checkpoints the build ships, as report.json lists them for the page's model
+# switcher (docs/javascripts/model-runtime.js, availableCheckpoints: it reads
+# name, file and label; "model" is its name for the pre-trained model.onnx).
+CHECKPOINTS = [{"name": "model", "file": "model.onnx", "label": "pre-trained (base)", "params": "params.npz"},
+               {"name": "sft", "file": "model_sft.onnx", "label": "instruction-tuned (SFT)", "params": "params_sft.npz"},
+               {"name": "rlhf", "file": "model_rlhf.onnx", "label": "RLHF", "params": "params_rlhf.npz"}]
 FLASH_FLOOD_PROMPT = "A flash flood watch will be in effect all"
 FLASH_FLOOD_WORDS = [" night", " day", " morning", " evening", " afternoon", " weekend", " week", " giraffe"]
 SAMPLE_PROMPTS = ["The capital of France is", "Lionel Messi plays for", "The king", "Weather bulletin for Paris.",
@@ -56,11 +66,13 @@ REPORT_KEYS = {
     "loss_curve": "step, train_loss (mean over curve_every steps), lr",
     "eval_curve": "step, train, val: loss on fixed windows (held-out val text)",
     "final": "train_loss and val_loss at the end; uniform_loss = ln(vocab_size)",
-    "timing": "ms_per_step, pretrain_seconds, total_seconds, threads, numpy version",
+    "timing": "ms_per_step, pretrain_seconds, align_seconds, total_seconds, cpus, numpy version",
     "capitals": "accuracy of greedy 'The capital of X is' completions over all countries, with each completion",
     "flash_flood": "next-token top candidates after the prompt, and the probability of each candidate word",
     "samples": "greedy completions of a few prompts",
-    "onnx": "opset, size, inputs/outputs, max |numpy - onnxruntime|",
+    "onnx": "opset, size, inputs/outputs, max |numpy - onnxruntime| (of model.onnx)",
+    "align": "SFT, preferences, reward model, RL, and the evaluation of base, SFT and RLHF (align.align_stages)",
+    "checkpoints": "the shipped checkpoints: name, file, label, params file, onnx bytes, max |numpy - onnxruntime|",
 }
 
 
@@ -68,7 +80,7 @@ REPORT_KEYS = {
 # these are hashed, so editing another module (a later stage still in the works)
 # does not retrain the model. A stage added to the build adds its modules here;
 # tests/model/test_build.py checks that nothing the build imports is missing.
-BUILD_MODULES = ("world", "tokenizer", "model", "train", "export", "config", "build", "run")
+BUILD_MODULES = ("world", "tokenizer", "model", "train", "sft", "align", "export", "config", "build", "run")
 
 
 def code_hash(profile: Profile) -> str:
@@ -163,9 +175,10 @@ def token_stream(tokenizer, docs) -> np.ndarray:
 
 
 def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
-    from model_export import export, train
+    from model_export import align, export, train
     from model_export.tokenizer import train_bpe
     from model_export.world import make_world, pretrain_documents
+    import onnx
 
     t_start = time.perf_counter()
     with open(out / "build.log", "w") as logfile:
@@ -185,23 +198,32 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
         t_trained = time.perf_counter()
         say(f"pre-training: {hist.seconds:.1f} s, {hist.ms_per_step:.1f} ms/step")
 
-        tok.save(out / "tokenizer.json")
-        model.save_params(out / "params.npz", params, prof.model)
-        onnx_model = export.to_onnx(params, prof.model, eot_id=tok.eot_id)
-        import onnx
-        onnx.save(onnx_model, str(out / "model.onnx"))
-        shutil.copy(CODE_DIR / "run.py", out / "run.py")
+        t0 = time.perf_counter()
+        stages = align.align_stages(params, prof.model, tok, world, prof.align, replay_tokens=train_tokens, log=tee)
+        align_seconds = time.perf_counter() - t0
+        say(f"alignment (SFT, reward model, RLHF): {align_seconds:.1f} s")
 
-        # numpy and onnxruntime must agree: on real text and on random tokens,
-        # as one prefill and as a short prefill followed by single steps
-        sess = export.session(out / "model.onnx")
+        tok.save(out / "tokenizer.json")
+        shutil.copy(CODE_DIR / "run.py", out / "run.py")
+        # numpy and onnxruntime must agree, for every checkpoint: on real text and
+        # on random tokens, as one prefill and as a short prefill then single steps
         rng = np.random.default_rng(0)
         T = prof.model.block_size
         real = [val_tokens[s:s + T] for s in rng.integers(0, len(val_tokens) - T, prof.parity_sequences)]
         rand = [rng.integers(0, prof.model.vocab_size, T) for _ in range(prof.parity_sequences)]
-        max_diff = max(export.parity(sess, params, prof.model, real + rand),
-                       export.parity(sess, params, prof.model, [real[0][:T // 4], rand[0][:T // 4]], prefill=4))
-        assert max_diff < 1e-4, f"onnxruntime differs from numpy by {max_diff}"
+        weights = {"model": params, "sft": stages["sft"], "rlhf": stages["rlhf"]}
+        checkpoints = []
+        for ck in CHECKPOINTS:
+            p = weights[ck["name"]]
+            model.save_params(out / ck["params"], p, prof.model)
+            onnx.save(export.to_onnx(p, prof.model, eot_id=tok.eot_id), str(out / ck["file"]))
+            sess = export.session(out / ck["file"])
+            diff = max(export.parity(sess, p, prof.model, real + rand),
+                       export.parity(sess, p, prof.model, [real[0][:T // 4], rand[0][:T // 4]], prefill=4))
+            assert diff < 1e-4, f"{ck['file']}: onnxruntime differs from numpy by {diff}"
+            checkpoints.append({**ck, "bytes": (out / ck["file"]).stat().st_size, "max_abs_diff_vs_numpy": diff})
+            if ck["name"] == "model":
+                max_diff, base_sess = diff, sess
 
         report = {
             "profile": prof.name, "hash": digest,
@@ -226,19 +248,39 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
                 params, prof.model, tok.encode(p), 24, stop_id=tok.eot_id))} for p in SAMPLE_PROMPTS],
             "onnx": {"opset": export.OPSET, "bytes": (out / "model.onnx").stat().st_size,
                      "max_abs_diff_vs_numpy": max_diff,
-                     "inputs": {i.name: i.shape for i in sess.get_inputs()},
-                     "outputs": {o.name: o.shape for o in sess.get_outputs()}},
+                     "inputs": {i.name: i.shape for i in base_sess.get_inputs()},
+                     "outputs": {o.name: o.shape for o in base_sess.get_outputs()}},
+            "align": stages["report"],
+            "checkpoints": checkpoints,
         }
         total = time.perf_counter() - t_start
         report["timing"] = {"ms_per_step": round(hist.ms_per_step, 2), "pretrain_seconds": round(hist.seconds, 1),
+                            "align_seconds": round(align_seconds, 1),
                             "after_pretrain_seconds": round(total - (t_trained - t_start), 1),
                             "total_seconds": round(total, 1), "numpy": np.__version__,
                             "cpus": os.cpu_count()}
+        report = finite(report)  # NaN (an accuracy over 0 pairs, say) is not JSON; the browser reads this file
         with open(out / "report.json", "w") as f:
-            json.dump(report, f, indent=1)
+            json.dump(report, f, indent=1, allow_nan=False)
         say(f"done in {total:.1f} s: val loss {report['final']['val_loss']:.3f}, "
-            f"capitals {report['capitals']['correct']}/{report['capitals']['total']}, onnx max diff {max_diff:.1e}")
+            f"capitals {report['capitals']['correct']}/{report['capitals']['total']}, "
+            f"onnx max diff {max(c['max_abs_diff_vs_numpy'] for c in checkpoints):.1e}")
     return report
+
+
+def finite(x):
+    """x with every NaN or infinite float replaced by None (null in JSON)."""
+    if isinstance(x, dict):
+        return {k: finite(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [finite(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(x) else None
+    if isinstance(x, np.integer):
+        return int(x)
+    if isinstance(x, np.bool_):
+        return bool(x)
+    return x
 
 
 def loss_curve(hist, every: int) -> dict:

@@ -7,8 +7,9 @@ key (build.py), so changing any value here triggers a rebuild.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
+from model_export.align import ALIGN_PROFILES, AlignConfig
 from model_export.model import GPTConfig
 from model_export.train import TrainConfig
 
@@ -23,6 +24,7 @@ class Profile:
     vocab_size: int = 512        # BPE vocabulary, special tokens included
     curve_every: int = 10        # report.json's train-loss curve: one mean per this many steps
     parity_sequences: int = 4    # real and random sequences checked numpy vs onnxruntime
+    align: AlignConfig = field(default_factory=lambda: ALIGN_PROFILES["full"])  # SFT, reward model, RLHF (align.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -38,6 +40,7 @@ PROFILES = {
         pretrain=TrainConfig(steps=2000, batch_size=32, lr=3e-3, warmup_steps=100, weight_decay=0.1,
                              eval_every=200, eval_batches=8, workers=2),
         curve_every=20,
+        align=ALIGN_PROFILES["full"],
     ),
     "smoke": Profile(
         name="smoke",
@@ -45,5 +48,6 @@ PROFILES = {
         pretrain=TrainConfig(steps=300, batch_size=16, lr=1e-2, warmup_steps=20, eval_every=100, eval_batches=2, workers=2),
         curve_every=5,
         parity_sequences=2,
+        align=ALIGN_PROFILES["smoke"],
     ),
 }

@@ -229,7 +229,8 @@ class Lab {
   async begin() {
     const model = await this.ensureModel();
     const s = this.settings();
-    const ids = model.tokenizer.encode(this.prompt.value);
+    // Typed special tokens (<|user|>, <|assistant|>) are the real chat tokens, as in training.
+    const ids = model.tokenizer.encode(this.prompt.value, { allowSpecial: true });
     this.gen = new Generation(model, ids, { window: s.window || model.blockSize });
     this.rng = mulberry32(s.seed);
     this.draws = 0;

@@ -367,3 +367,31 @@ def test_phone_width_has_no_horizontal_scroll(guide, path):
     over = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert over <= 0, f"{path}: the page scrolls sideways by {over}px at phone width"
     no_errors(guide)
+
+
+def test_switching_to_the_instruction_tuned_checkpoint(guide, model_dir, run_file):
+    """report.json lists model_sft.onnx: after the first load the lab offers a
+    model switcher, and the SFT checkpoint answers the same prompt differently,
+    token for token as run.py does with model_sft.onnx."""
+    checkpoints = json.loads((model_dir / "report.json").read_text()).get("checkpoints", [])
+    if not any(c.get("file") == "model_sft.onnx" for c in checkpoints):
+        pytest.skip("this build ships no SFT checkpoint")
+    page = guide.open(GEN)
+    node = lab(page)
+    prompt = "<|user|>What is the capital of France?<|assistant|>"
+    set_controls(node, prompt, temperature=0, max_new=24)
+    base_ids = generate(guide, node)
+    select = node.locator(".lab-checkpoint-select")
+    select.wait_for(timeout=LOAD_TIMEOUT_MS)
+    assert {"model", "sft", "rlhf"} <= set(select.locator("option").evaluate_all("os => os.map(o => o.value)"))
+    select.select_option("sft")  # loads model_sft.onnx; the next Generate waits for it
+    sft_ids = generate(guide, node)
+    assert "model_sft.onnx" in " ".join(guide.requests)
+    tok = run_file.load_tokenizer(str(model_dir / "tokenizer.json"))
+    sft = run_file.Model(str(model_dir / "model_sft.onnx"))
+    # the lab may or may not read <|user|> as a special token; either way it must match run.py
+    wants = [run_file.generate(sft, run_file.encode(tok, prompt, allow_special), max_new_tokens=24, temperature=0.0)
+             for allow_special in (False, True)]
+    assert sft_ids in wants, f"page {sft_ids} vs run.py {wants}"
+    assert sft_ids != base_ids
+    no_errors(guide)

@@ -38,6 +38,36 @@ def test_artifacts_complete(smoke_dir):
     assert smoke_dir.parent == build.CACHE_DIR and smoke_dir.name.startswith("smoke-")
 
 
+def test_aligned_checkpoints(smoke_dir):
+    """model_sft.onnx and model_rlhf.onnx: listed for the page's switcher, and
+    onnxruntime agrees with their numpy weights."""
+    from model_export import export
+    report = json.loads((smoke_dir / "report.json").read_text())
+    cks = report["checkpoints"]
+    assert [c["name"] for c in cks] == ["model", "sft", "rlhf"]
+    assert [c["file"] for c in cks] == ["model.onnx", "model_sft.onnx", "model_rlhf.onnx"]
+    assert all(c["label"] and c["max_abs_diff_vs_numpy"] < 1e-4 for c in cks)
+    for key in ("sft", "preferences", "reward_model", "rl", "checkpoints", "samples", "timing"):
+        assert key in report["align"], key
+    assert set(report["align"]["checkpoints"]) == {"base", "sft", "rlhf"}
+    assert report["timing"]["align_seconds"] >= 0
+    rng = np.random.default_rng(1)
+    for ck in cks[1:]:
+        params, cfg = model.load_params(smoke_dir / ck["params"])
+        base, _ = model.load_params(smoke_dir / "params.npz")
+        assert not np.array_equal(model.flat_of(params), model.flat_of(base)), ck["name"]
+        sess = export.session(smoke_dir / ck["file"])
+        seqs = [rng.integers(0, cfg.vocab_size, cfg.block_size) for _ in range(2)]
+        assert export.parity(sess, params, cfg, seqs) < 1e-4
+        assert export.parity(sess, params, cfg, [seqs[0][:8]], prefill=4) < 1e-4
+
+
+def test_report_is_strict_json(smoke_dir):
+    """The browser parses report.json with JSON.parse: no NaN or Infinity."""
+    json.loads((smoke_dir / "report.json").read_text(),
+               parse_constant=lambda c: pytest.fail(f"report.json contains {c}"))
+
+
 def test_cache_hit_is_fast_and_same(smoke_dir):
     mtime = (smoke_dir / "params.npz").stat().st_mtime_ns
     t0 = time.perf_counter()
