@@ -23,8 +23,12 @@ const AVERAGE = -1;
 let uid = 0;
 
 function shade(w) {
-  // weight 0..1 -> accent colour with that strength (sqrt: small weights stay visible)
-  return `rgba(255, 112, 67, ${Math.sqrt(Math.max(0, Math.min(1, w))).toFixed(3)})`;
+  // weight 0..1 -> white mixed with the accent orange (sqrt: small weights stay
+  // visible). Opaque and never darker than the orange itself, so black text on
+  // it keeps a contrast of at least 8:1 at every weight, in both colour schemes.
+  const a = Math.sqrt(Math.max(0, Math.min(1, w)));
+  const mix = (c) => Math.round(255 + (c - 255) * a);
+  return `rgb(${mix(255)}, ${mix(112)}, ${mix(67)})`;
 }
 
 class AttentionView {
@@ -188,6 +192,7 @@ class AttentionView {
       chip.classList.toggle("att-future", k > q);
       chip.setAttribute("aria-pressed", k === q ? "true" : "false");
       chip.style.background = k > q ? "" : shade(w);
+      chip.style.color = k > q ? "" : "#000";
       chip.querySelector(".att-token-w").textContent = k > q ? "" : `${Math.round(w * 100)}%`;
       chip.title = k > q ? `after the selected token: masked, it cannot be seen (weight ${w})`
         : `token ${this.ids[k]}: weight ${(w * 100).toFixed(1)}%`;
@@ -212,7 +217,7 @@ class AttentionView {
         el("th", { class: "att-rowhead", scope: "row" }, el("button", { type: "button", class: "att-rowbtn", tabindex: -1, onclick: () => this.select(q) }, label(q))),
         this.ids.map((__, k) => {
           const w = this.weight(q, k);
-          return el("td", { class: k > q ? "att-masked" : "", style: { background: k > q ? "" : shade(w) }, title: `${label(q)} → ${label(k)}: ${(w * 100).toFixed(1)}%` });
+          return el("td", { class: k > q ? "att-masked" : "", style: { background: k > q ? "" : shade(w), color: k > q ? "" : "#000" }, title: `${label(q)} → ${label(k)}: ${(w * 100).toFixed(1)}%` });
         })))));
     table.style.setProperty("--cols", T);
     this.heat.replaceChildren(el("p", { class: "lab-caption" }, "All rows at once: each row is one token, its cells how much it attends to each token (darker = more); the upper triangle is masked."), table);

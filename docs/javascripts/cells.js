@@ -72,10 +72,12 @@ class Cell {
     this.resetButton.addEventListener("click", () => this.reset());
 
     // The static code becomes an editor on first click or Enter.
+    // A focusable group, not a button: it holds Material's copy button, and
+    // its accessible name should not hide the code it contains.
     this.code.tabIndex = 0;
-    this.code.setAttribute("role", "button");
-    this.code.setAttribute("aria-label", `Edit the code of cell ${index + 1}`);
-    this.code.title = "Click to edit";
+    this.code.setAttribute("role", "group");
+    this.code.setAttribute("aria-roledescription", "editable code");
+    this.code.title = "Click or press Enter to edit";
     this.code.addEventListener("click", (event) => {
       if (!event.target.closest(".md-clipboard")) this.openEditor();
     });

@@ -61,6 +61,8 @@ export async function createEditor(parent, doc, { onRun, label }) {
         language.syntaxHighlighting(materialHighlightStyle(language.HighlightStyle, highlight.tags)),
         theme,
         EditorView.contentAttributes.of({ "aria-label": label }),
+        // Wrap long lines: no sideways scroll region that keyboard users cannot reach.
+        EditorView.lineWrapping,
       ],
     }),
   });

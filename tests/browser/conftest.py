@@ -278,7 +278,7 @@ def doc_pages():
     """URL paths of the site's pages, known before the build (from docs/*.md) + the 404 page."""
     docs = ROOT / "docs"
     urls = []
-    for md in sorted(docs.rglob("*.md")):
+    for md in sorted([*docs.rglob("*.md"), *docs.rglob("*.ipynb")]):
         rel = md.relative_to(docs).with_suffix("")
         parts = list(rel.parts)
         if parts[-1] in ("index", "README"):
