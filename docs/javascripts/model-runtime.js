@@ -50,8 +50,8 @@ function describeFetchError(err) {
   return /fetch|network/i.test(msg) ? `network error (${msg}); are you offline?` : msg;
 }
 
-// GET url; onProgress({file, loaded, total}) as bytes arrive. Resolves to an ArrayBuffer.
-export async function fetchBytes(url, file, onProgress) {
+// fetch(url), turning a network failure or an HTTP error into a LoadError that names `file`.
+async function fetchOk(url, file) {
   let response;
   try {
     response = await fetch(url);
@@ -59,6 +59,12 @@ export async function fetchBytes(url, file, onProgress) {
     throw new LoadError(file, describeFetchError(err));
   }
   if (!response.ok) throw new LoadError(file, `the server answered ${response.status} ${response.statusText || ""}`.trim());
+  return response;
+}
+
+// GET url; onProgress({file, loaded, total}) as bytes arrive. Resolves to an ArrayBuffer.
+export async function fetchBytes(url, file, onProgress) {
+  const response = await fetchOk(url, file);
   // Content-Length is the compressed size when the host gzips: then loaded may pass it.
   const total = Number(response.headers.get("Content-Length")) || 0;
   if (!response.body || !onProgress) {
@@ -91,13 +97,7 @@ export async function fetchBytes(url, file, onProgress) {
 }
 
 async function fetchJSON(url, file) {
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (err) {
-    throw new LoadError(file, describeFetchError(err));
-  }
-  if (!response.ok) throw new LoadError(file, `the server answered ${response.status} ${response.statusText || ""}`.trim());
+  const response = await fetchOk(url, file);
   try {
     return await response.json();
   } catch (err) {
