@@ -30,6 +30,7 @@ export const CHECKPOINTS = [
   { name: "model", file: "model.onnx", label: "pre-trained" },
   { name: "sft", file: "model_sft.onnx", label: "instruction-tuned (SFT)" },
   { name: "rlhf", file: "model_rlhf.onnx", label: "preference-tuned (RLHF)" },
+  { name: "agent", file: "model_agent.onnx", label: "agent (tool use)" },
 ];
 
 export class LoadError extends Error {
@@ -276,8 +277,22 @@ export async function availableCheckpoints() {
   return out;
 }
 
+// Session options. onnxruntime-web leaves the CPU memory arena and the memory
+// pattern off unless asked; onnxruntime in Python (the run file) has both on, and
+// with them each run reuses one planned block instead of a malloc and free per
+// intermediate tensor. Everything else as in Python.
+export const SESSION_OPTIONS = {
+  executionProviders: ["wasm"],
+  graphOptimizationLevel: "all",
+  enableCpuMemArena: true,
+  enableMemPattern: true,
+  executionMode: "sequential",
+  logSeverityLevel: 3,
+};
+
 // The Model for checkpoint `name` ("model", "sft", "rlhf"); onProgress({file, loaded, total, done}).
-export function loadModel(name = "model", { onProgress } = {}) {
+// sessionOptions (optional) are merged over SESSION_OPTIONS; the first load of a checkpoint decides.
+export function loadModel(name = "model", { onProgress, sessionOptions } = {}) {
   if (!modelPromises.has(name)) {
     const promise = (async () => {
       const entry = CHECKPOINTS.find((c) => c.name === name) || { name, file: `${name}.onnx`, label: name };
@@ -294,11 +309,7 @@ export function loadModel(name = "model", { onProgress } = {}) {
       }
       let session;
       try {
-        session = await ort.InferenceSession.create(new Uint8Array(bytes), {
-          executionProviders: ["wasm"],
-          graphOptimizationLevel: "all",
-          logSeverityLevel: 3,
-        });
+        session = await ort.InferenceSession.create(new Uint8Array(bytes), { ...SESSION_OPTIONS, ...sessionOptions });
       } catch (err) {
         throw new LoadError(entry.file, `onnxruntime could not open it (${err.message || err})`);
       }
@@ -371,16 +382,19 @@ export class Model {
     if (P + ids.length > this.blockSize) {
       throw new RangeError(`${P + ids.length} tokens exceed the context window of ${this.blockSize}`);
     }
-    const input = new this.ort.Tensor("int64", BigInt64Array.from(ids, (i) => BigInt(i)), [1, ids.length]);
+    const idData = new BigInt64Array(ids.length);
+    for (let i = 0; i < ids.length; i++) idData[i] = BigInt(ids[i]);
+    const input = new this.ort.Tensor("int64", idData, [1, ids.length]);
     const fetches = attention ? ["logits", "present_key_values", "attentions"] : ["logits", "present_key_values"];
     const t0 = performance.now();
     const out = await this.session.run({ input_ids: input, past_key_values: past }, fetches);
     this.lastRunMs = performance.now() - t0;
     const T = ids.length;
     const V = this.vocabSize;
+    const rows = out.logits.dims[1]; // T (a graph may also return the last position only)
     const result = {
       // next-token scores after the last new token (a copy: the output buffer is reused)
-      logits: out.logits.data.slice((T - 1) * V, T * V),
+      logits: out.logits.data.slice((rows - 1) * V, rows * V),
       present: out.present_key_values,
       ms: this.lastRunMs,
     };
@@ -522,6 +536,69 @@ function softmax(values, temperature = 1) {
   return out;
 }
 
+// Token ids 0..V-1 ordered by values[id], highest first, ties by the lower id
+// (numpy's stable argsort of -values). `keys` must rank the ids as values does
+// (values a non-decreasing function of keys: logits for their softmax). When keys
+// is a Float32Array (the model's logits) the ids are radix-sorted on the floats'
+// bits (stable, so equal keys stay in id order), then runs of equal values
+// (probabilities that rounded to 0) are put in id order, and a last pass with the
+// exact comparison leaves nothing to chance. For V = 512 this is several times
+// faster than Array.sort with a comparator, with the same result.
+export function rankIds(values, keys = values) {
+  const V = values.length;
+  const exact = (a, b) => values[b] - values[a] || a - b;
+  if (!(keys instanceof Float32Array) || keys.length !== V) {
+    return Array.from({ length: V }, (_, i) => i).sort(exact);
+  }
+  const bits = new Uint32Array(keys.buffer, keys.byteOffset, V);
+  let k = new Uint32Array(V);
+  let ids = new Int32Array(V);
+  let k2 = new Uint32Array(V);
+  let ids2 = new Int32Array(V);
+  for (let i = 0; i < V; i++) {
+    const u = bits[i];
+    k[i] = ~(u & 0x80000000 ? ~u : u | 0x80000000); // descending float order, as unsigned integers
+    ids[i] = i;
+  }
+  const count = new Int32Array(256);
+  for (let shift = 0; shift < 32; shift += 8) { // least significant byte first
+    count.fill(0);
+    for (let i = 0; i < V; i++) count[(k[i] >>> shift) & 255]++;
+    if (count[(k[0] >>> shift) & 255] === V) continue; // all keys share this byte
+    let sum = 0;
+    for (let b = 0; b < 256; b++) {
+      const c = count[b];
+      count[b] = sum;
+      sum += c;
+    }
+    for (let i = 0; i < V; i++) {
+      const at = count[(k[i] >>> shift) & 255]++;
+      k2[at] = k[i];
+      ids2[at] = ids[i];
+    }
+    [k, k2] = [k2, k];
+    [ids, ids2] = [ids2, ids];
+  }
+  for (let i = 0; i < V;) { // equal values (different keys): id order
+    let j = i + 1;
+    while (j < V && values[ids[j]] === values[ids[i]]) j++;
+    if (j - i > 1) ids.subarray(i, j).sort();
+    i = j;
+  }
+  const order = new Array(V);
+  for (let i = 0; i < V; i++) order[i] = ids[i];
+  for (let i = 1; i < V; i++) { // insertion pass: a no-op unless the keys misranked something
+    const id = order[i];
+    let j = i - 1;
+    while (j >= 0 && exact(order[j], id) > 0) {
+      order[j + 1] = order[j];
+      j--;
+    }
+    order[j + 1] = id;
+  }
+  return order;
+}
+
 // Everything about one choice. temperature 0 = greedy. Returns
 // {order (ids, most probable first), probs (softmax of the raw logits),
 //  scaled (softmax of logits / temperature), kept (Set of ids still allowed),
@@ -529,50 +606,53 @@ function softmax(values, temperature = 1) {
 export function distribution(logits, { temperature = 1, topK = 0, topP = 1 } = {}) {
   const V = logits.length;
   const greedy = !(temperature > 0);
-  // most probable first; ties keep the lower id first (numpy's stable argsort)
-  const sortIds = (scores) => Array.from({ length: V }, (_, i) => i).sort((a, b) => scores[b] - scores[a] || a - b);
-  const cutBy = new Map();
-  const final = new Map();
   if (greedy) {
     // The choice needs only the argmax; the rest is computed if a display asks for it.
     let best = 0; // np.argmax: the first maximum
     for (let i = 1; i < V; i++) if (logits[i] > logits[best]) best = i;
-    final.set(best, 1);
+    const final = new Map([[best, 1]]);
+    const cutBy = new Map();
     let probs = null;
     let order = null;
     return {
       get probs() { return probs || (probs = softmax(logits, 1)); },
       get scaled() { return this.probs; },
-      get order() { return order || (order = sortIds(logits)); },
+      get order() { return order || (order = rankIds(logits)); },
       kept: new Set([best]), final, cutBy, greedy, chosenByArgmax: best,
     };
   }
   const probs = softmax(logits, 1);
-  const scaled = softmax(logits, temperature);
-  const order = sortIds(scaled);
-  let candidates = order;
-  if (topK > 0 && topK < V) {
-    for (const id of order.slice(topK)) cutBy.set(id, "top-k");
-    candidates = order.slice(0, topK);
-  }
+  const scaled = temperature === 1 ? probs : softmax(logits, temperature);
+  const order = rankIds(scaled, logits); // most probable first; ties keep the lower id first
+  const nCand = topK > 0 && topK < V ? topK : V; // top-k keeps order[0 .. nCand)
   let keptSum = 0;
-  for (const id of candidates) keptSum += scaled[id];
+  for (let i = 0; i < nCand; i++) keptSum += scaled[order[i]];
   // the smallest prefix whose share of the kept probability reaches top_p
   let cum = 0;
-  let n = candidates.length;
-  for (let i = 0; i < candidates.length; i++) {
-    cum += scaled[candidates[i]] / keptSum;
+  let n = nCand;
+  for (let i = 0; i < nCand; i++) {
+    cum += scaled[order[i]] / keptSum;
     if (cum >= topP) {
       n = i + 1;
       break;
     }
   }
-  for (const id of candidates.slice(n)) cutBy.set(id, "top-p");
-  const kept = candidates.slice(0, n);
   let sum = 0;
-  for (const id of kept) sum += scaled[id];
-  for (const id of kept) final.set(id, scaled[id] / sum);
-  return { order, probs, scaled, kept: new Set(kept), final, cutBy, greedy };
+  for (let i = 0; i < n; i++) sum += scaled[order[i]];
+  const final = new Map();
+  for (let i = 0; i < n; i++) final.set(order[i], scaled[order[i]] / sum);
+  let cutBy = null; // which rule cut each other id: built if a display asks
+  return {
+    order, probs, scaled, kept: new Set(final.keys()), final, greedy,
+    get cutBy() {
+      if (!cutBy) {
+        cutBy = new Map();
+        for (let i = nCand; i < V; i++) cutBy.set(order[i], "top-k");
+        for (let i = n; i < nCand; i++) cutBy.set(order[i], "top-p");
+      }
+      return cutBy;
+    },
+  };
 }
 
 // Pick from a distribution(); rng() in [0, 1). Returns {id, draw, lo, hi} where the

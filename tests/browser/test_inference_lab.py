@@ -197,6 +197,85 @@ def test_sampling_is_reproducible_with_a_seed(guide):
     no_errors(guide)
 
 
+def test_candidate_order_is_numpys_stable_argsort(guide):
+    """distribution() ranks ids with a radix sort on the logits' bits (fast path for
+    Float32Array logits): the order must be exactly a stable sort of the
+    probabilities, most probable first, ties by the lower id, as run.py's
+    np.argsort(-probs, kind="stable"); and the cuts must partition the vocabulary."""
+    page = guide.open(GEN)
+    bad = page.evaluate("""async () => {
+      const rt = await import(new URL("../../javascripts/model-runtime.js", location.href).href);
+      let seed = 1;
+      const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
+      const bad = [];
+      for (let t = 0; t < 300; t++) {
+        const V = t % 3 ? 512 : 37;
+        const kind = t % 5;
+        const logits = Float32Array.from({ length: V }, () => kind === 0 ? (rnd() - 0.5) * 20
+          : kind === 1 ? Math.round(rnd() * 4) - 2            // many exact ties
+          : kind === 2 ? (rnd() < 0.5 ? -Infinity : rnd())    // masked ids
+          : kind === 3 ? (rnd() - 0.5) * 600                  // probabilities that underflow to 0
+          : (rnd() < 0.5 ? 0 : -0));                          // +0 and -0
+        for (const opts of [{ temperature: 0 }, { temperature: 1 }, { temperature: 0.05 },
+                            { temperature: 0.8, topK: 10, topP: 0.9 }, { temperature: 2, topP: 0.5 }]) {
+          const d = rt.distribution(logits, opts);
+          const p = opts.temperature > 0 ? d.scaled : logits;
+          const want = Array.from({ length: V }, (_, i) => i).sort((a, b) => p[b] - p[a] || a - b);
+          if (JSON.stringify(d.order) !== JSON.stringify(want)) bad.push(["order", t, opts]);
+          if (!d.greedy) {
+            const ids = [...d.kept, ...d.cutBy.keys()].sort((a, b) => a - b);
+            if (ids.length !== V || ids.some((id, i) => id !== i)) bad.push(["partition", t, opts]);
+            if (JSON.stringify([...d.final.keys()]) !== JSON.stringify(want.slice(0, d.kept.size))) bad.push(["kept", t, opts]);
+          }
+        }
+      }
+      const plain = Array.from({ length: 50 }, (_, i) => Math.cos(i)); // not a Float32Array: the comparator path
+      const order = rt.distribution(plain, { temperature: 1 }).order;
+      const sorted = Array.from({ length: 50 }, (_, i) => i).sort((a, b) => plain[b] - plain[a] || a - b);
+      if (JSON.stringify(order) !== JSON.stringify(sorted)) bad.push(["plain array"]);
+      return bad;
+    }""")
+    assert bad == []
+    no_errors(guide)
+
+
+def test_stop_interrupts_generate_promptly(guide):
+    """Generate yields to the browser every few milliseconds, not after every token:
+    a click on Stop must still land mid-run. Each forward pass is slowed to 10 ms
+    here so that the run would take at least 5 s (a loaded machine may delay the
+    click by a second or more), and end-of-text is masked so that it
+    cannot end by itself first."""
+    page = guide.open(CTX)
+    node = lab(page)
+    set_controls(node, "The code for the locker is 4817.", temperature=3, top_k=0, top_p=1, seed=3, max_new=500, window=8)
+    step(guide, node)  # loads the model
+    page.evaluate("""async () => {
+      const rt = await import(new URL("../../javascripts/model-runtime.js", location.href).href);
+      const runNow = rt.Model.prototype.runNow;
+      rt.Model.prototype.runNow = async function (...args) {
+        const t = performance.now();
+        while (performance.now() - t < 10) {}
+        const r = await runNow.apply(this, args);
+        r.logits[this.eotId] = -Infinity;
+        return r;
+      };
+    }""")
+    page.evaluate("""(node) => {
+      window.__texts = 0;
+      new MutationObserver(() => { window.__texts += 1; }).observe(node.querySelector(".lab-text"), { childList: true, subtree: true });
+    }""", node.element_handle())
+    node.locator(".lab-generate").click()
+    page.wait_for_timeout(300)
+    assert node.get_attribute("data-state") == "running"
+    node.locator(".lab-stop").click()
+    wait_state(guide, node, ("done", "error"), timeout=10_000)
+    assert node.get_attribute("data-done-reason") == "stopped"
+    n = len(json.loads(node.get_attribute("data-ids")))
+    assert 10 < n < 400, n
+    assert page.evaluate("() => window.__texts") > 3  # the text was redrawn while it ran
+    no_errors(guide)
+
+
 def test_attention_rows_sum_to_one_and_respect_the_causal_mask(guide):
     page = guide.open(GEN)
     view = page.locator(".attention-view")
