@@ -67,10 +67,17 @@ earlier entry; its text is the observation, else "No results.".
 Training data and evaluation
 ----------------------------
 `agent_transcripts(world, n, rng, random_values=True)`: n transcripts over the
-question shapes in TRAIN_SHAPES. With random_values, players, countries, years
-and goal counts are invented fresh on every call (never a name of the world), so
-the numbers after <|tool|> can only be predicted by copying them; without, the
-facts are the world's, for the entities in the training split only. The held
+question shapes in TRAIN_SHAPES. With random_values, players, countries, years,
+goal counts, capitals, languages and currencies are invented fresh on every
+call (never a player or country of the world), so what follows <|tool|> can
+only be predicted by copying it; without, the facts are the world's, for the
+entities in the training split only. Invented names mix syllable words,
+random consonant-vowel words and real words of the world (first and last
+names, capitals, animals), and invented values are half real values of other
+countries: a model tuned only on syllable names learns to write syllable names
+rather than to copy, and garbles real ones ("Italy" became "Malin"); fully
+random letter strings made copying harder to learn and were dropped (see
+agent_train.py for the measured effect). The held
 out split (`held_out(world)`: Lionel Messi, every fifth player, every fifth
 country) never appears in any transcript, and neither does the shape
 "goals_cube" ("... and what is that number cubed?"), whose parts the
@@ -455,7 +462,7 @@ DIRECT = [
     ("What can you do?", "I can search facts and use a calculator."),
     ("Goodbye!", "Goodbye!"),
 ]
-TRAIN_SHAPES = {"goals_sqrt": 3, "goals_square": 2, "goals_plus": 2, "goals_times": 2, "goals_search": 2,
+TRAIN_SHAPES = {"goals_sqrt": 3, "goals_square": 2, "goals_plus": 3, "goals_times": 3, "goals_search": 2,
                 "country_search": 2, "calc_only": 3, "direct": 1}  # shape -> weight
 HELD_OUT_SHAPES = ("goals_cube",)
 SEARCH_THOUGHTS = {"goals": "search the goals.", "capital": "search the capital.",
@@ -479,22 +486,68 @@ def _rand_word(rng: random.Random) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(2)).capitalize()
 
 
-def _random_player(rng: random.Random, taken: set) -> str:
+_VOWELS, _CONSONANTS = "aeiou", "bcdfghjklmnprstvwz"
+
+
+def _letters(rng: random.Random) -> str:
+    """A random consonant-vowel word of 4-8 letters ("Bakotu"): its BPE pieces are arbitrary."""
+    word = "".join(rng.choice(_CONSONANTS) + rng.choice(_VOWELS) for _ in range(rng.randint(2, 4)))
+    return word.capitalize()
+
+
+class _Pools(NamedTuple):
+    words: list      # name-like words of the world, none of them a held-out name
+    capitals: list
+    languages: list
+    currencies: list
+
+
+def _pools(world: World) -> _Pools:
+    """Surface forms for invented names and values: real-looking words make the
+    copying the model learns work on the real world's names too."""
     from model_export.world import FIRST_NAMES, LAST_NAMES
+    split = held_out(world)
+    banned = {w for name in split.players + split.countries for w in name.split()}
+    keep = lambda values: sorted({v for v in values if not set(v.split()) & banned})
+    parts = [w for c in world.countries for w in c.capital.split()] + FIRST_NAMES + LAST_NAMES
+    parts += [a.name.capitalize() for a in world.animals] + [f.name.split()[-1].capitalize() for f in world.foods]
+    return _Pools(keep(parts), keep(c.capital for c in world.countries), keep(c.language for c in world.countries),
+                  keep(c.currency for c in world.countries))
+
+
+def _name_part(rng: random.Random, pools: _Pools) -> str:
+    u = rng.random()
+    if u < 0.3:
+        return _rand_word(rng)
+    if u < 0.6:
+        return _letters(rng)
+    return rng.choice(pools.words)
+
+
+def _random_player(rng: random.Random, taken: set, pools: _Pools) -> str:
     while True:
-        if rng.random() < 0.5:
-            name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}"
-        else:
-            name = f"{_rand_word(rng)} {_rand_word(rng)}"
+        name = f"{_name_part(rng, pools)} {_name_part(rng, pools)}"
         if name not in taken:
             return name
 
 
-def _random_country(rng: random.Random, taken: set) -> str:
+def _random_country(rng: random.Random, taken: set, pools: _Pools) -> str:
     while True:
-        name = _rand_word(rng) + rng.choice(["", "", "ia", "land"])
+        name = _name_part(rng, pools) + rng.choice(["", "", "", "ia", "land", "stan"])
+        if rng.random() < 0.15:
+            name = rng.choice(["New", "South", "North", "East", "West", "Saint"]) + " " + name
         if name not in taken:
             return name
+
+
+def _random_value(relation: str, rng: random.Random, pools: _Pools) -> str:
+    """An invented capital, language or currency: half real values of other countries, half made up."""
+    real = rng.random() < 0.5
+    if relation == "capital":
+        return rng.choice(pools.capitals) if real else _name_part(rng, pools)
+    if relation == "language":
+        return rng.choice(pools.languages) if real else _name_part(rng, pools) + rng.choice(["ish", "ese", "ian", "i"])
+    return rng.choice(pools.currencies) if real else _name_part(rng, pools).lower()
 
 
 def goals_transcript(shape: str, player: str, year: int, n: int, k: int = 0, thoughts=None) -> Transcript:
@@ -539,13 +592,15 @@ def agent_transcripts(world: World, n: int, rng: random.Random, random_values: b
     train_players = [p for p in world.players if p.name not in split.players]
     train_countries = [c for c in world.countries if c.name not in split.countries]
     taken = {p.name for p in world.players} | {c.name for c in world.countries}
+    pools = _pools(world)
     out = []
     for _ in range(n):
         shape = rng.choices(names, weights)[0]
         if shape in TWO_STEP or shape == "goals_search":
-            k = rng.randint(2, 9)
+            # the second operand: half the time two digits, so it must be copied, not guessed
+            k = rng.randint(2, 9) if rng.random() < 0.5 else rng.randint(10, 99)
             if random_values:
-                player, year, goals = _random_player(rng, taken), rng.randint(1950, 2030), rng.randint(0, 99)
+                player, year, goals = _random_player(rng, taken, pools), rng.randint(1950, 2030), rng.randint(0, 99)
             else:
                 p = rng.choice(train_players)
                 player, year = p.name, rng.choice(world.years)
@@ -554,9 +609,8 @@ def agent_transcripts(world: World, n: int, rng: random.Random, random_values: b
         elif shape == "country_search":
             relation = rng.choice(list(COUNTRY_QUESTIONS))
             if random_values:
-                country = _random_country(rng, taken)
-                value = {"capital": _rand_word, "language": lambda r: _rand_word(r) + "ish",
-                         "currency": lambda r: _rand_word(r).lower()}[relation](rng)
+                country = _random_country(rng, taken, pools)
+                value = _random_value(relation, rng, pools)
             else:
                 c = rng.choice(train_countries)
                 country, value = c.name, getattr(c, relation)

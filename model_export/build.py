@@ -13,9 +13,11 @@ file) and the profile (config.py). Their content hash names the cache folder,
     model.onnx      the generation graph (see export.py for its inputs and outputs)
     model_sft.onnx  the same graph with the instruction-tuned weights (sft.py, align.py)
     model_rlhf.onnx the same graph with the weights after RLHF (align.py)
+    model_agent.onnx the same graph tuned on agent transcripts (agent_train.py)
     tokenizer.json  byte-level BPE (see tokenizer.py for the format and algorithm)
     params.npz      the numpy weights and config (model.load_params)
-    params_sft.npz, params_rlhf.npz   the same for the tuned checkpoints
+    params_sft.npz, params_rlhf.npz, params_agent.npz   the same for the tuned checkpoints
+    knowledge.json  the agent's search index (agent.knowledge_base), for the page
     report.json     what happened: losses, timings, evaluations (see REPORT_KEYS)
     run.py          the standalone run file
     build.log       the training log
@@ -45,14 +47,15 @@ from model_export.config import PROFILES, Profile
 ROOT = Path(__file__).resolve().parents[1]
 CODE_DIR = Path(__file__).resolve().parent
 CACHE_DIR = ROOT / ".cache" / "model"
-FILES = ("model.onnx", "model_sft.onnx", "model_rlhf.onnx", "tokenizer.json", "params.npz", "params_sft.npz",
-         "params_rlhf.npz", "report.json", "run.py")
+FILES = ("model.onnx", "model_sft.onnx", "model_rlhf.onnx", "model_agent.onnx", "tokenizer.json", "params.npz",
+         "params_sft.npz", "params_rlhf.npz", "params_agent.npz", "knowledge.json", "report.json", "run.py")
 # The checkpoints the build ships, as report.json lists them for the page's model
 # switcher (docs/javascripts/model-runtime.js, availableCheckpoints: it reads
 # name, file and label; "model" is its name for the pre-trained model.onnx).
 CHECKPOINTS = [{"name": "model", "file": "model.onnx", "label": "pre-trained (base)", "params": "params.npz"},
                {"name": "sft", "file": "model_sft.onnx", "label": "instruction-tuned (SFT)", "params": "params_sft.npz"},
-               {"name": "rlhf", "file": "model_rlhf.onnx", "label": "RLHF", "params": "params_rlhf.npz"}]
+               {"name": "rlhf", "file": "model_rlhf.onnx", "label": "RLHF", "params": "params_rlhf.npz"},
+               {"name": "agent", "file": "model_agent.onnx", "label": "agent (tool use)", "params": "params_agent.npz"}]
 FLASH_FLOOD_PROMPT = "A flash flood watch will be in effect all"
 FLASH_FLOOD_WORDS = [" night", " day", " morning", " evening", " afternoon", " weekend", " week", " giraffe"]
 SAMPLE_PROMPTS = ["The capital of France is", "Lionel Messi plays for", "The king", "Weather bulletin for Paris.",
@@ -72,6 +75,7 @@ REPORT_KEYS = {
     "samples": "greedy completions of a few prompts",
     "onnx": "opset, size, inputs/outputs, max |numpy - onnxruntime| (of model.onnx)",
     "align": "SFT, preferences, reward model, RL, and the evaluation of base, SFT and RLHF (align.align_stages)",
+    "agent": "tool-use tuning and the agent's evaluation with and without the constraint (agent_train.agent_stage)",
     "checkpoints": "the shipped checkpoints: name, file, label, params file, onnx bytes, max |numpy - onnxruntime|",
 }
 
@@ -80,7 +84,8 @@ REPORT_KEYS = {
 # these are hashed, so editing another module (a later stage still in the works)
 # does not retrain the model. A stage added to the build adds its modules here;
 # tests/model/test_build.py checks that nothing the build imports is missing.
-BUILD_MODULES = ("world", "tokenizer", "model", "train", "sft", "align", "export", "config", "build", "run")
+BUILD_MODULES = ("world", "tokenizer", "model", "train", "sft", "align", "agent", "agent_train", "constrain", "export",
+                 "config", "build", "run")
 
 
 def code_hash(profile: Profile) -> str:
@@ -175,7 +180,7 @@ def token_stream(tokenizer, docs) -> np.ndarray:
 
 
 def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
-    from model_export import align, export, train
+    from model_export import agent, agent_train, align, export, train
     from model_export.tokenizer import train_bpe
     from model_export.world import make_world, pretrain_documents
     import onnx
@@ -188,7 +193,9 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
         world = make_world(seed=prof.world_seed)
         train_docs = pretrain_documents(world, "train", seed=prof.corpus_seed)
         val_docs = pretrain_documents(world, "val", seed=prof.corpus_seed)
-        tok = train_bpe(train_docs, vocab_size=prof.vocab_size)
+        # The tokenizer also reads agent transcripts, so that tool calls have merged
+        # tokens ('{"', '":') and a whole transcript fits the context (agent_train.py).
+        tok = train_bpe(train_docs + agent_train.bpe_texts(world, prof.agent.bpe_transcripts), vocab_size=prof.vocab_size)
         assert tok.vocab_size == prof.model.vocab_size, "model vocab_size must match the tokenizer"
         train_tokens, val_tokens = token_stream(tok, train_docs), token_stream(tok, val_docs)
         say(f"world: {len(world.countries)} countries; corpus {len(train_docs)} train / {len(val_docs)} val docs, "
@@ -202,6 +209,12 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
         stages = align.align_stages(params, prof.model, tok, world, prof.align, replay_tokens=train_tokens, log=tee)
         align_seconds = time.perf_counter() - t0
         say(f"alignment (SFT, reward model, RLHF): {align_seconds:.1f} s")
+        t0 = time.perf_counter()
+        tool_use = agent_train.agent_stage(stages["sft"], prof.model, tok, world, prof.agent, log=tee)
+        agent_seconds = time.perf_counter() - t0
+        say(f"agent (tool-use tuning and evaluation): {agent_seconds:.1f} s")
+        with open(out / "knowledge.json", "w") as f:
+            json.dump(agent.knowledge_base(world), f, ensure_ascii=False, separators=(",", ":"))
 
         tok.save(out / "tokenizer.json")
         shutil.copy(CODE_DIR / "run.py", out / "run.py")
@@ -211,7 +224,7 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
         T = prof.model.block_size
         real = [val_tokens[s:s + T] for s in rng.integers(0, len(val_tokens) - T, prof.parity_sequences)]
         rand = [rng.integers(0, prof.model.vocab_size, T) for _ in range(prof.parity_sequences)]
-        weights = {"model": params, "sft": stages["sft"], "rlhf": stages["rlhf"]}
+        weights = {"model": params, "sft": stages["sft"], "rlhf": stages["rlhf"], "agent": tool_use["params"]}
         checkpoints = []
         for ck in CHECKPOINTS:
             p = weights[ck["name"]]
@@ -251,11 +264,12 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
                      "inputs": {i.name: i.shape for i in base_sess.get_inputs()},
                      "outputs": {o.name: o.shape for o in base_sess.get_outputs()}},
             "align": stages["report"],
+            "agent": tool_use["report"],
             "checkpoints": checkpoints,
         }
         total = time.perf_counter() - t_start
         report["timing"] = {"ms_per_step": round(hist.ms_per_step, 2), "pretrain_seconds": round(hist.seconds, 1),
-                            "align_seconds": round(align_seconds, 1),
+                            "align_seconds": round(align_seconds, 1), "agent_seconds": round(agent_seconds, 1),
                             "after_pretrain_seconds": round(total - (t_trained - t_start), 1),
                             "total_seconds": round(total, 1), "numpy": np.__version__,
                             "cpus": os.cpu_count()}

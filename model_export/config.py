@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
+from model_export.agent_train import AGENT_PROFILES, AgentConfig
 from model_export.align import ALIGN_PROFILES, AlignConfig
 from model_export.model import GPTConfig
 from model_export.train import TrainConfig
@@ -25,6 +26,7 @@ class Profile:
     curve_every: int = 10        # report.json's train-loss curve: one mean per this many steps
     parity_sequences: int = 4    # real and random sequences checked numpy vs onnxruntime
     align: AlignConfig = field(default_factory=lambda: ALIGN_PROFILES["full"])  # SFT, reward model, RLHF (align.py)
+    agent: AgentConfig = field(default_factory=lambda: AGENT_PROFILES["full"])  # tool-use tuning (agent_train.py)
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -41,6 +43,7 @@ PROFILES = {
                              eval_every=200, eval_batches=8, workers=2),
         curve_every=20,
         align=ALIGN_PROFILES["full"],
+        agent=AGENT_PROFILES["full"],
     ),
     "smoke": Profile(
         name="smoke",
@@ -49,5 +52,6 @@ PROFILES = {
         curve_every=5,
         parity_sequences=2,
         align=ALIGN_PROFILES["smoke"],
+        agent=AGENT_PROFILES["smoke"],
     ),
 }

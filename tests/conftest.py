@@ -1,4 +1,9 @@
-"""Shared fixtures: the site is built once per test session (smoke model)."""
+"""Shared fixtures: the site is built once per test session (smoke model).
+
+Tests marked `full` check the model the site ships: `full_artifacts` builds it
+(about 15-20 minutes on 2 cores the first time, then cached under .cache/model/)
+and `full_site` builds the site around it. `-m "not full"` leaves them out.
+"""
 
 import os
 import subprocess
@@ -26,4 +31,27 @@ def built_site(tmp_path_factory):
         cwd=ROOT, env=env, capture_output=True, text=True,
     )
     assert proc.returncode == 0, f"mkdocs build --strict failed:\n{proc.stdout}\n{proc.stderr}"
+    return site
+
+
+@pytest.fixture(scope="session")
+def full_artifacts():
+    """The folder of the full profile's build (model_export/build.py), built if missing."""
+    from model_export import build
+    return build.ensure_artifacts("full")
+
+
+@pytest.fixture(scope="session")
+def full_site(tmp_path_factory, full_artifacts):
+    """A site built around the full model, or GUIDE_FULL_SITE_DIR if set."""
+    given = os.environ.get("GUIDE_FULL_SITE_DIR")
+    if given:
+        return Path(given)
+    site = tmp_path_factory.mktemp("full-site")
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", "LLM_GUIDE_PROFILE": "full"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(site)],
+        cwd=ROOT, env=env, capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, f"mkdocs build --strict (full model) failed:\n{proc.stdout}\n{proc.stderr}"
     return site

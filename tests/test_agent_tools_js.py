@@ -156,3 +156,40 @@ def test_run_agent_matches_python(kb_path):
                          max_steps=run.get("max_steps", 4), json_fn=json_fn)
         assert got == want, run
     assert js["agents"][0]["transcript"] == messi.text and js["agents"][0]["answer"] == "3.32"
+
+
+def test_context_full_stop_matches_run_question(kb_path, monkeypatch):
+    """runQuestion stops as agent_train.run_question does when the model's context is full.
+
+    Python's run_question runs a real model; here its generator and call writer
+    are replaced by scripted ones that raise ContextFull once their outputs run
+    out (at the first turn, after an action, inside a constrained call), and the
+    JavaScript bridge scripts runQuestion the same way."""
+    from model_export import agent_train
+
+    runs = [
+        {"question": "q", "outputs": [], "json": None, "context_full": 64},
+        {"question": "q", "outputs": ['{"tool": "calculator", "expression": "sqrt(11)"}<|tool|>'], "json": None,
+         "context_full": 128},
+        {"question": "q", "outputs": ["{"], "json": [], "context_full": 128},
+        {"question": "q", "outputs": ["Final Answer: 3.32<|endoftext|>"], "json": None, "context_full": 128},
+    ]
+    js = run_js({"search": {"kb": str(kb_path), "queries": []}, "agents": runs})
+    for run, got in zip(runs, js["agents"]):
+        outputs, calls = list(run["outputs"]), list(run["json"] or [])
+
+        def scripted(queue, dflt):
+            def fn(text):
+                if queue:
+                    return queue.pop(0)
+                raise agent_train.ContextFull(f"the transcript is longer than the {run['context_full']}-token context")
+            return fn
+
+        monkeypatch.setattr(agent_train, "CachedLogits", lambda params, config: None)
+        monkeypatch.setattr(agent, "token_generate_fn", lambda *a, **k: scripted(outputs, ""))
+        monkeypatch.setattr(agent, "constrained_json_fn", lambda *a, **k: scripted(calls, "{}"))
+        ac = agent_train.AgentConfig(max_steps=4)
+        want = agent_train.run_question(None, None, None, run["question"], TOOLS, run["json"] is not None, ac)
+        assert got == want, run
+    assert js["agents"][0]["stopped"] == "stopped: the transcript is longer than the 64-token context"
+    assert js["agents"][3]["answer"] == "3.32"  # no ContextFull: the run ends as runAgent's

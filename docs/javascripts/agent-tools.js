@@ -8,6 +8,8 @@
 //   search("Lionel Messi goals 2023", kb)  // "Lionel Messi scored 11 goals in 2023."
 //                                          // kb: the build's assets/model/knowledge.json
 //   await runAgent(generate, question, makeTools(kb), {maxSteps, jsonFn})
+//   await runQuestion(generate, question, tools, options) // runAgent, plus the stop when
+//                                                         // the transcript outgrows the context
 //
 // An ES module whose only import is constrain.js's validate(); it runs in the
 // browser and in Node.
@@ -337,5 +339,27 @@ export async function runAgent(generate, question, tools, { maxSteps = 4, jsonFn
     push({ kind: "text", text: line });
     return result(null, how ? "stopped: the model ended its turn without an action or answer"
       : "stopped: the model's turn did not end (no newline or special token)");
+  }
+}
+
+// The model's context is full: a generator throws this when the transcript it
+// must read has more than blockSize tokens (agent_train.ContextFull).
+export class ContextFull extends Error {
+  constructor(blockSize) {
+    super(`the transcript is longer than the ${blockSize}-token context`);
+    this.name = "ContextFull";
+  }
+}
+
+// The agent loop on one question, as agent_train.run_question: runAgent, except
+// that a ContextFull from the model ends the run with
+// {transcript: null, steps: [], answer: null, stopped: "stopped: the transcript is ..."}.
+// (Python keeps nothing of a run that outgrew the context; the page shows what it saw via onStep.)
+export async function runQuestion(generate, question, tools, options = {}) {
+  try {
+    return await runAgent(generate, question, tools, options);
+  } catch (e) {
+    if (e instanceof ContextFull) return { transcript: null, steps: [], answer: null, stopped: `stopped: ${e.message}` };
+    throw e;
   }
 }

@@ -22,6 +22,11 @@ const WIDGETS = [
     module: "./schema-playground.js",
     mount: (mod, el) => mod.mountSchemaPlayground(el),
   },
+  {
+    selector: ".agent-panel",
+    module: "./agent-panel.js",
+    mount: (mod, el) => mod.mountAgentPanel(el),
+  },
 ];
 
 for (const widget of WIDGETS) {

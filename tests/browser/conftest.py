@@ -292,3 +292,18 @@ def pytest_generate_tests(metafunc):
     # list comes from docs/; test_every_built_page_is_covered checks it.
     if "site_page" in metafunc.fixturenames:
         metafunc.parametrize("site_page", doc_pages())
+
+
+@pytest.fixture(scope="session")
+def full_base_url(full_site):
+    """The site built around the full model (tests/conftest.py: full_site), served like the other."""
+    with _browser.serve(full_site) as url:
+        yield url
+
+
+@pytest.fixture
+def full_guide(context, full_base_url):
+    """A fresh, recorded page on the full-model site."""
+    g = Guide(context, full_base_url)
+    yield g
+    g.close()

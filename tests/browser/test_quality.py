@@ -195,6 +195,20 @@ def open_embedding_neighbours(page):
     assert view.get_attribute("data-state") == "done"
 
 
+def open_schema_playground(page):
+    node = page.locator(".schema-playground").first
+    node.locator(".sp-constrained").click()  # loads the model, decodes one constrained document
+    _wait_state(page, ".schema-playground", ("done", "error", "schema-error"))
+    assert node.get_attribute("data-state") == "done"
+
+
+def open_agent_panel(page):
+    node = page.locator(".agent-panel").first
+    node.locator(".agent-step").click()  # loads the agent, runs one assistant turn
+    _wait_state(page, ".agent-panel", ("paused", "done", "error"))
+    assert node.get_attribute("data-state") != "error", node.locator(".agent-status").first.text_content()
+
+
 def open_cell_editor(page):
     cell = page.locator(".pycell").first
     cell.locator(".pycell-code").click()
@@ -207,6 +221,8 @@ DEMOS = {  # selector present on the page -> how to open it
     ".generation-lab": open_generation_lab,
     ".attention-view": open_attention_view,
     ".embedding-neighbours": open_embedding_neighbours,
+    ".schema-playground": open_schema_playground,
+    ".agent-panel": open_agent_panel,
     ".pycell": open_cell_editor,
 }
 

@@ -5,12 +5,15 @@
 //          "format": [number, ...],                 // formatNumber
 //          "calls": [["search", "argument"], ...],  // toolCall
 //          "agents": [{"question": "...", "outputs": ["generated text", ...], "json": ["call", ...] or null,
-//                      "max_steps": 4}, ...]}        // runAgent with a scripted model
+//                      "max_steps": 4, "context_full": null or block_size}, ...]}
+//                                                   // runAgent with a scripted model; with context_full,
+//                                                   // runQuestion, and the model throws ContextFull once
+//                                                   // its outputs run out
 // stdout: {"calculator": [...], "search": [...], "format": [...], "calls": [...], "agents": [result, ...],
 //          "ms": {"calculator": per call, "search": per call}}
 // One node process per batch: starting node costs far more than the work.
 import { readFileSync } from "node:fs";
-import { calculator, formatNumber, makeTools, runAgent, search, toolCall } from "../../docs/javascripts/agent-tools.js";
+import { calculator, ContextFull, formatNumber, makeTools, runAgent, runQuestion, search, toolCall } from "../../docs/javascripts/agent-tools.js";
 
 const input = JSON.parse(readFileSync(0, "utf-8"));
 const out = { ms: {} };
@@ -32,8 +35,15 @@ out.calls = (input.calls ?? []).map(([tool, arg]) => toolCall(tool, arg));
 out.agents = [];
 for (const a of input.agents ?? []) {
   const outputs = [...a.outputs], calls = a.json ? [...a.json] : null;
-  const generate = async () => outputs.shift() ?? "";
-  const jsonFn = calls ? async () => calls.shift() ?? "{}" : null;
-  out.agents.push(await runAgent(generate, a.question, makeTools(kb), { maxSteps: a.max_steps ?? 4, jsonFn }));
+  const full = a.context_full ?? null;
+  const next = (queue, dflt) => {
+    if (queue.length) return queue.shift();
+    if (full !== null) throw new ContextFull(full);
+    return dflt;
+  };
+  const generate = async () => next(outputs, "");
+  const jsonFn = calls ? async () => next(calls, "{}") : null;
+  const run = full !== null ? runQuestion : runAgent;
+  out.agents.push(await run(generate, a.question, makeTools(kb), { maxSteps: a.max_steps ?? 4, jsonFn }));
 }
 process.stdout.write(JSON.stringify(out));

@@ -39,13 +39,13 @@ def test_artifacts_complete(smoke_dir):
 
 
 def test_aligned_checkpoints(smoke_dir):
-    """model_sft.onnx and model_rlhf.onnx: listed for the page's switcher, and
+    """model_sft.onnx, model_rlhf.onnx and model_agent.onnx: listed for the page's switcher, and
     onnxruntime agrees with their numpy weights."""
     from model_export import export
     report = json.loads((smoke_dir / "report.json").read_text())
     cks = report["checkpoints"]
-    assert [c["name"] for c in cks] == ["model", "sft", "rlhf"]
-    assert [c["file"] for c in cks] == ["model.onnx", "model_sft.onnx", "model_rlhf.onnx"]
+    assert [c["name"] for c in cks] == ["model", "sft", "rlhf", "agent"]
+    assert [c["file"] for c in cks] == ["model.onnx", "model_sft.onnx", "model_rlhf.onnx", "model_agent.onnx"]
     assert all(c["label"] and c["max_abs_diff_vs_numpy"] < 1e-4 for c in cks)
     for key in ("sft", "preferences", "reward_model", "rl", "checkpoints", "samples", "timing"):
         assert key in report["align"], key

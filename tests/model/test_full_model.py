@@ -1,0 +1,62 @@
+"""The model the site ships (the full profile): the figures its pages and the issues promise.
+
+Marked `full`: the first run builds the full model (model_export/build.py, about
+15-25 minutes on 2 cores), later runs read the cache. The build is deterministic,
+so these are checks of what the code produces, not of luck.
+"""
+
+import json
+
+import numpy as np
+import pytest
+
+from model_export import agent, agent_train, model
+from model_export.tokenizer import Tokenizer
+from model_export.world import make_world
+
+pytestmark = pytest.mark.full
+
+MESSI = "How many goals did Lionel Messi score in 2023, and what is its square root?"
+
+
+@pytest.fixture(scope="module")
+def report(full_artifacts):
+    return json.loads((full_artifacts / "report.json").read_text())
+
+
+def test_pretraining_learned_the_world(report):
+    assert report["capitals"]["accuracy"] >= 0.95
+    assert report["final"]["val_loss"] < 0.6 < report["final"]["uniform_loss"]
+
+
+def test_agent_answers_held_out_questions_with_the_constraint(report):
+    ev = report["agent"]["eval"]
+    strict, free = ev["constrained"], ev["unconstrained"]
+    assert strict["held_out_accuracy"] >= 0.80, strict["by_shape"]
+    assert strict["valid_rate"] == 1.0
+    assert 0 <= free["held_out_accuracy"] <= 1 and free["tool_calls"] > 0
+    first = strict["examples"][0]
+    assert first["question"] == MESSI and first["answer"] == "3.32", first
+
+
+def test_a_thousand_sampled_tool_calls_all_validate(report):
+    strict = report["agent"]["sampled_calls"]["constrained"]
+    assert strict["samples"] >= 1000 and strict["valid"] == strict["samples"], strict["invalid_examples"]
+    assert strict["temperatures"] == [0.7, 1.5]
+
+
+def test_the_shipped_agent_solves_the_guide_example(full_artifacts):
+    """The agent checkpoint, run by the reference loop with the real tools: search, calculator, 3.32."""
+    params, config = model.load_params(full_artifacts / "params_agent.npz")
+    tok = Tokenizer.load(full_artifacts / "tokenizer.json")
+    world = make_world(0)
+    knowledge = json.loads((full_artifacts / "knowledge.json").read_text())
+    assert knowledge == agent.knowledge_base(world)
+    r = agent_train.run_question(params, config, tok, MESSI, agent.make_tools(kb=knowledge), True,
+                                 agent_train.AgentConfig())
+    actions = [s for s in r["steps"] if s["kind"] == "action"]
+    assert [a["tool"] for a in actions] == ["search", "calculator"]
+    assert [s["text"] for s in r["steps"] if s["kind"] == "observation"] == [
+        "Lionel Messi scored 11 goals in 2023.", "3.32"]
+    assert r["answer"] == "3.32" and r["stopped"] == "final answer"
+    assert np.isfinite(model.flat_of(params)).all()
