@@ -40,7 +40,7 @@ import { el, fetchBytes, formatBytes, loadModel, loadReport, LoadError, MODEL_DI
 
 export const EXAMPLES = [
   "How many goals did Lionel Messi score in 2023, and what is its square root?",
-  "What is the capital of Italy?",
+  "What is the capital of Sweden?",
   "What is 12 times 7?",
   "Hello!",
 ];

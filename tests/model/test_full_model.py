@@ -60,3 +60,23 @@ def test_the_shipped_agent_solves_the_guide_example(full_artifacts):
         "Lionel Messi scored 11 goals in 2023.", "3.32"]
     assert r["answer"] == "3.32" and r["stopped"] == "final answer"
     assert np.isfinite(model.flat_of(params)).all()
+
+
+def test_the_panel_examples_work_with_the_shipped_agent(full_artifacts):
+    """The questions the agent panel offers (docs/javascripts/agent-panel.js) are answered
+    correctly by the shipped agent, so a reader's first tries show the loop working."""
+    import re
+    from pathlib import Path
+    source = (Path(__file__).resolve().parents[2] / "docs" / "javascripts" / "agent-panel.js").read_text()
+    block = re.search(r"export const EXAMPLES = \[(.*?)\];", source, re.S).group(1)
+    examples = re.findall(r'"([^"]+)"', block)
+    params, config = model.load_params(full_artifacts / "params_agent.npz")
+    tok = Tokenizer.load(full_artifacts / "tokenizer.json")
+    tools = agent.make_tools(kb=json.loads((full_artifacts / "knowledge.json").read_text()))
+    expected = {MESSI: "3.32", "What is the capital of Sweden?": "Stockholm", "What is 12 times 7?": "84"}
+    assert examples[0] == MESSI and set(expected) <= set(examples)
+    for q in examples:
+        r = agent_train.run_question(params, config, tok, q, tools, True, agent_train.AgentConfig())
+        assert r["stopped"] == "final answer", (q, r["transcript"])
+        if q in expected:
+            assert r["answer"] == expected[q], (q, r["transcript"])
