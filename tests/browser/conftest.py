@@ -130,6 +130,26 @@ class Guide:
         self.page.goto(self.base_url + path, wait_until=wait)
         return self.page
 
+    def assert_no_errors(self):
+        """Nothing logged as an error (but the offline package URL, see below), no uncaught exception."""
+        assert self.unexpected_console_errors() == []
+        assert self.page_errors == []
+
+    def assert_stays_on_site(self):
+        """Every request went to the served site, and none failed."""
+        assert [u for u in self.requests if not u.startswith(self.base_url)] == []
+        assert self.failed == []
+
+    def watch_text(self, locator):
+        """A list that receives the element's text every time it changes (progress
+        messages that a later state overwrites, say); call before the action."""
+        seen = []
+        name = f"__guideSeen{id(seen)}"  # unique per call: expose_function names are per page
+        self.page.expose_function(name, lambda text: seen.append(text))
+        locator.evaluate(f"s => new MutationObserver(() => window.{name}(s.textContent))"
+                         ".observe(s, {childList: true, characterData: true, subtree: true})")
+        return seen
+
     def settings(self):
         """The page's runtime settings (``#guide-settings``); {} on a page without them (404)."""
         node = self.page.locator("#guide-settings")

@@ -38,5 +38,5 @@ def test_the_page_solves_the_messi_example(full_guide, full_artifacts):
     want = agent_train.run_question(params, config, tok, MESSI, agent.make_tools(kb=kb), True,
                                     agent_train.AgentConfig())
     assert json.loads(node.get_attribute("data-result")) == want
-    assert [u for u in full_guide.requests if not u.startswith(full_guide.base_url)] == []
-    assert full_guide.unexpected_console_errors() == [] and full_guide.page_errors == []
+    full_guide.assert_stays_on_site()
+    full_guide.assert_no_errors()

@@ -185,14 +185,6 @@ def assert_matches(out, want, tok, block_size):
     assert out["tokens"].endswith(f" of {block_size} tokens")
 
 
-def no_errors(guide):
-    assert guide.unexpected_console_errors() == []
-    assert guide.page_errors == []
-
-
-def stays_on_site(guide):
-    assert [u for u in guide.requests if not u.startswith(guide.base_url)] == []
-    assert guide.failed == []
 
 
 # ------------------------------------------------------------------------------------
@@ -205,18 +197,14 @@ def test_messi_question_matches_python(guide, artifacts, smoke_agent):
     assert [u for u in guide.requests if any(m in urllib.parse.urlsplit(u).path for m in MODEL_RELATED)] == []
     assert panel(page).locator(".agent-question").input_value() == MESSI  # the guide's question comes first
     assert panel(page).locator(".agent-constrain").is_checked()  # the constraint is on by default
-    seen = []
-    page.expose_function("agentSeen", lambda text: seen.append(text))
-    panel(page).locator(".agent-status").evaluate(
-        "s => new MutationObserver(() => window.agentSeen(s.textContent))"
-        ".observe(s, {childList: true, characterData: true, subtree: true})")
+    seen = guide.watch_text(panel(page).locator(".agent-status"))
     for constrained in (True, False):
         out = run(guide, MESSI, constrained)
         want = reference(params, config, artifacts, MESSI, constrained)
         assert_matches(out, want, artifacts["tok"], config.block_size)
     assert any(t.startswith("Loading the agent") and "model_agent.onnx" in t for t in seen), seen  # progress
-    stays_on_site(guide)
-    no_errors(guide)
+    guide.assert_stays_on_site()
+    guide.assert_no_errors()
 
 
 def test_context_full_stop_matches_python(guide, artifacts, smoke_agent):
@@ -227,7 +215,7 @@ def test_context_full_stop_matches_python(guide, artifacts, smoke_agent):
     want = reference(params, config, artifacts, question, True)
     assert want["result"]["stopped"] == f"stopped: the transcript is longer than the {config.block_size}-token context"
     assert_matches(out, want, artifacts["tok"], config.block_size)
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_constraint_switch_changes_the_decoding(guide, artifacts, tuned):
@@ -256,8 +244,8 @@ def test_constraint_switch_changes_the_decoding(guide, artifacts, tuned):
     vocab = artifacts["report"]["model"]["vocab_size"]
     counts = [int(t.split()[0]) for t in node.locator(".agent-masked").all_text_contents()]
     assert all(0 <= c < vocab for c in counts) and max(counts) > 0
-    stays_on_site(guide)
-    no_errors(guide)
+    guide.assert_stays_on_site()
+    guide.assert_no_errors()
 
 
 def test_step_runs_one_turn_per_press(guide, artifacts, tuned):
@@ -284,7 +272,7 @@ def test_step_runs_one_turn_per_press(guide, artifacts, tuned):
         node.get_by_role("button", name="Run", exact=True).click()
         wait_state(guide, ("done",))
     assert_matches(shown(node), want, artifacts["tok"], config.block_size)
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_failed_knowledge_load_names_the_file(guide):
@@ -319,7 +307,7 @@ def test_keyboard_only(guide, artifacts, smoke_agent):
     page.keyboard.press("Enter")
     wait_state(guide, ("paused", "done", "error"))
     assert node.get_attribute("data-state") in ("paused", "done")
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def axe_violations(page):
@@ -342,7 +330,7 @@ def test_axe_with_the_panel_opened(guide, tuned, scheme):
     guide.open(AGENTS)
     run(guide, TUNE_QUESTION, True)
     assert axe_violations(page) == []
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_phone_width(guide, tuned):
@@ -358,4 +346,4 @@ def test_phone_width(guide, tuned):
         return {over: doc.scrollWidth - doc.clientWidth, off};
     }""")
     assert probe == {"over": 0, "off": 0}, probe
-    no_errors(guide)
+    guide.assert_no_errors()

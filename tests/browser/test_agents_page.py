@@ -51,14 +51,6 @@ def playground(page):
     return page.locator(".schema-playground")
 
 
-def no_errors(guide):
-    assert guide.unexpected_console_errors() == []
-    assert guide.page_errors == []
-
-
-def stays_on_site(guide):
-    assert [u for u in guide.requests if not u.startswith(guide.base_url)] == []
-    assert guide.failed == []
 
 
 def wait_state(guide, node, states, timeout=LOAD_TIMEOUT_MS):
@@ -116,8 +108,8 @@ def test_nothing_model_related_loads_before_the_first_click(guide, path):
     if path == CONSTRAINED:
         assert playground(page).get_attribute("data-state") == "idle"  # mounted
     assert model_related(guide.requests) == []
-    stays_on_site(guide)
-    no_errors(guide)
+    guide.assert_stays_on_site()
+    guide.assert_no_errors()
 
 
 def test_constrained_output_always_parses_and_validates(guide, model_dir):
@@ -142,8 +134,8 @@ def test_constrained_output_always_parses_and_validates(guide, model_dir):
         assert all(1 <= a <= vocab for a in out["allowed"]), what
         assert chips.first.locator(".sp-count").text_content() == f"{out['allowed'][0]} of {vocab}"
         assert min(out["allowed"]) < vocab  # the mask did mask something
-    stays_on_site(guide)
-    no_errors(guide)
+    guide.assert_stays_on_site()
+    guide.assert_no_errors()
 
 
 def test_greedy_constrained_output_matches_python(guide, model_dir):
@@ -170,7 +162,7 @@ def test_greedy_constrained_output_matches_python(guide, model_dir):
 
         want = constrain.generate(logits_fn, decoder, np.random.default_rng(0), temperature=0.0, max_tokens=48)
         assert out["text"] == want["text"], f"preset {preset}: page {out['text']!r} vs Python {want['text']!r}"
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_both_timings_are_shown_and_unconstrained_is_reported_honestly(guide):
@@ -200,8 +192,8 @@ def test_both_timings_are_shown_and_unconstrained_is_reported_honestly(guide):
         assert float(node.get_attribute(f"data-ms-{mode}")) > 0, mode
     assert " + mask " in node.locator(".sp-ms-constrained").text_content()
     assert " + mask " not in node.locator(".sp-ms-free").text_content()
-    stays_on_site(guide)
-    no_errors(guide)
+    guide.assert_stays_on_site()
+    guide.assert_no_errors()
 
 
 def test_invalid_schemas_show_a_message_and_load_nothing(guide):
@@ -233,22 +225,18 @@ def test_invalid_schemas_show_a_message_and_load_nothing(guide):
     wait_state(guide, node, ("done", "error"))
     assert node.get_attribute("data-state") == "error"
     assert "raise Max tokens" in node.locator(".sp-status").text_content()
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_model_loads_on_first_click_with_progress(guide):
     page = guide.open(CONSTRAINED)
     node = playground(page)
-    seen = []
-    page.expose_function("spSeen", lambda text: seen.append(text))
-    node.locator(".sp-status").evaluate(
-        "s => new MutationObserver(() => window.spSeen(s.textContent)).observe(s, {childList: true, characterData: true, subtree: true})"
-    )
+    seen = guide.watch_text(node.locator(".sp-status"))
     generate(guide, node)
     assert any(t.startswith("Loading the model") for t in seen), seen
     assert model_related(guide.requests) != []
-    stays_on_site(guide)
-    no_errors(guide)
+    guide.assert_stays_on_site()
+    guide.assert_no_errors()
 
 
 def test_keyboard_only(guide):
@@ -266,7 +254,7 @@ def test_keyboard_only(guide):
     node.locator(".sp-preset").focus()
     page.keyboard.press("ArrowDown")  # a native select: the arrow picks the next preset
     assert json.loads(node.locator(".sp-schema").input_value()) == TOOL_SCHEMA
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -281,4 +269,4 @@ def test_phone_width_has_no_horizontal_scroll(guide, path):
         generate(guide, node, constrained=False)
     over = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert over <= 0, f"{path}: the page scrolls sideways by {over}px at phone width"
-    no_errors(guide)
+    guide.assert_no_errors()

@@ -103,10 +103,6 @@ def step(guide, node):
     assert node.get_attribute("data-state") != "error", node.locator(".lab-status").text_content()
 
 
-def no_errors(guide):
-    assert guide.unexpected_console_errors() == []
-    assert guide.page_errors == []
-
 
 def test_inference_pages_exist(site_pages):
     assert set(PAGES) <= set(site_pages)
@@ -117,7 +113,7 @@ def test_nothing_model_related_loads_before_the_first_click(guide, path):
     guide.open(path)
     guide.page.wait_for_timeout(300)
     assert model_related(guide.requests) == []
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_greedy_generation_matches_the_run_file(guide, model_dir, run_file, block_size):
@@ -142,17 +138,13 @@ def test_greedy_generation_matches_the_run_file(guide, model_dir, run_file, bloc
             "t => Array.from(t.querySelectorAll('.lab-text-prompt, .lab-text-new')).map(s => s.textContent).join('')"
         ) + "\n"
         node.locator(".lab-reset").click()
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_model_loads_on_first_click_with_progress_then_reports_ready(guide):
     page = guide.open(GEN)
     node = lab(page)
-    seen = []
-    page.expose_function("__statusSeen", lambda text: seen.append(text))
-    node.locator(".lab-status").evaluate(
-        "s => new MutationObserver(() => window.__statusSeen(s.textContent)).observe(s, {childList: true, characterData: true, subtree: true})"
-    )
+    seen = guide.watch_text(node.locator(".lab-status"))
     step(guide, node)
     assert any("model.onnx" in s and "Loading" in s for s in seen), seen
     assert any(".onnx" in u for u in guide.requests)
@@ -164,7 +156,7 @@ def test_model_loads_on_first_click_with_progress_then_reports_ready(guide):
     assert node.locator(".lab-candidates tbody tr").count() >= 10
     assert node.locator(".lab-candidates tr.lab-chosen").count() == 1
     assert node.locator(".lab-embed .lab-cell").count() > 0
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_failed_load_names_the_file(guide):
@@ -194,7 +186,7 @@ def test_sampling_is_reproducible_with_a_seed(guide):
         set_controls(node, seed=seed)
         others.append(generate(guide, node))
     assert any(o != first for o in others)
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_candidate_order_is_numpys_stable_argsort(guide):
@@ -236,7 +228,7 @@ def test_candidate_order_is_numpys_stable_argsort(guide):
       return bad;
     }""")
     assert bad == []
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_stop_interrupts_generate_promptly(guide):
@@ -273,7 +265,7 @@ def test_stop_interrupts_generate_promptly(guide):
     n = len(json.loads(node.get_attribute("data-ids")))
     assert 10 < n < 400, n
     assert page.evaluate("() => window.__texts") > 3  # the text was redrawn while it ran
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_attention_rows_sum_to_one_and_respect_the_causal_mask(guide):
@@ -310,7 +302,7 @@ def test_attention_rows_sum_to_one_and_respect_the_causal_mask(guide):
     chips.nth(2).focus()
     page.keyboard.press("ArrowRight")
     assert view.locator(".att-token.att-query").get_attribute("data-index") == "3"
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_over_long_prompt_is_truncated_with_a_notice(guide, block_size):
@@ -327,7 +319,7 @@ def test_over_long_prompt_is_truncated_with_a_notice(guide, block_size):
     dropped = node.locator(".lab-chip.lab-dropped").count()
     assert dropped == n_tokens - (block_size - 1)
     assert dropped > 0 and str(dropped) in text
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_sliding_window_greys_dropped_tokens(guide):
@@ -343,7 +335,7 @@ def test_sliding_window_greys_dropped_tokens(guide):
     total = node.locator(".lab-chip").count()
     assert node.locator(".lab-chip:not(.lab-dropped)").count() <= 8
     assert node.locator(".lab-chip.lab-dropped").count() == total - node.locator(".lab-chip:not(.lab-dropped)").count()
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_empty_prompt_starts_a_new_document(guide):
@@ -355,7 +347,7 @@ def test_empty_prompt_starts_a_new_document(guide):
     assert node.locator(".lab-text .lab-text-marker").first.text_content() == "<|endoftext|>"
     generate(guide, node)
     assert node.get_attribute("data-done-reason") in ("eot", "max")
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_emoji_only_prompt_is_handled(guide, model_dir, run_file):
@@ -370,7 +362,7 @@ def test_emoji_only_prompt_is_handled(guide, model_dir, run_file):
     chips = node.locator(".lab-chip-text").all_text_contents()
     assert any(c.startswith("<0x") for c in chips), chips  # byte tokens of the emoji
     assert node.locator(".lab-text-prompt").text_content() == prompt
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_embedding_neighbours(guide):
@@ -385,17 +377,16 @@ def test_embedding_neighbours(guide):
     assert sims == sorted(sims, reverse=True) and all(-1 <= s <= 1 for s in sims)
     query = view.locator(".emb-table").get_attribute("data-query")
     assert query not in rows.evaluate_all("rs => rs.map(r => r.dataset.id)")
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
-def test_requests_stay_on_site_while_generating(guide, base_url):
+def test_requests_stay_on_site_while_generating(guide):
     page = guide.open(GEN)
     generate(guide, lab(page))
     page.locator(".attention-view .att-show").click()
     wait_state(guide, page.locator(".attention-view"), ("done",))
-    assert [u for u in guide.requests if not u.startswith(base_url)] == []
-    assert guide.failed == []
-    no_errors(guide)
+    guide.assert_stays_on_site()
+    guide.assert_no_errors()
 
 
 def test_keyboard_only(guide):
@@ -412,7 +403,7 @@ def test_keyboard_only(guide):
     node.locator(".lab-step").focus()
     page.keyboard.press("Enter")
     wait_state(guide, node, ("paused", "done"))
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_two_files_page_links_sizes_and_command(guide, model_dir):
@@ -445,7 +436,7 @@ def test_phone_width_has_no_horizontal_scroll(guide, path):
         assert view.locator(".att-token.att-query").get_attribute("data-index") == "3"
     over = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
     assert over <= 0, f"{path}: the page scrolls sideways by {over}px at phone width"
-    no_errors(guide)
+    guide.assert_no_errors()
 
 
 def test_switching_to_the_instruction_tuned_checkpoint(guide, model_dir, run_file):
@@ -473,4 +464,4 @@ def test_switching_to_the_instruction_tuned_checkpoint(guide, model_dir, run_fil
              for allow_special in (False, True)]
     assert sft_ids in wants, f"page {sft_ids} vs run.py {wants}"
     assert sft_ids != base_ids
-    no_errors(guide)
+    guide.assert_no_errors()

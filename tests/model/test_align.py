@@ -7,27 +7,11 @@ import pytest
 
 from model_export import align, model, sft
 from model_export import world as W
-from model_export.tokenizer import train_bpe
-
-
-@pytest.fixture(scope="module")
-def world():
-    return W.make_world(0)
 
 
 @pytest.fixture(scope="module")
 def rubric(world):
     return align.Rubric(world)
-
-
-@pytest.fixture(scope="module")
-def tok(world):
-    return train_bpe(W.pretrain_documents(world, "val", 0)[:400], vocab_size=300)
-
-
-@pytest.fixture(scope="module")
-def tiny(tok):
-    return model.GPTConfig(vocab_size=tok.vocab_size, n_layer=1, n_embd=32, n_head=2, block_size=64)
 
 
 def qa(world, kind, name, rel, real=True, year=0):
