@@ -98,7 +98,9 @@ class Cell {
     this.openingEditor = true;
     this.setStatus("Loading the editor…");
     try {
-      const { createEditor } = await import("./editor.js");
+      const { createEditor, setText } = await import("./editor.js");
+      // Kept so that Reset acts at once, in the click, with no await in between.
+      this.setEditorText = setText;
       const holder = document.createElement("div");
       holder.className = "pycell-editor";
       this.code.after(holder);
@@ -116,11 +118,8 @@ class Cell {
     }
   }
 
-  async reset() {
-    if (this.editor) {
-      const { setText } = await import("./editor.js");
-      setText(this.editor, this.original);
-    }
+  reset() {
+    if (this.editor) this.setEditorText(this.editor, this.original);
     this.setStatus("Original code restored.");
   }
 

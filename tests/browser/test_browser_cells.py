@@ -14,6 +14,7 @@ import re
 import urllib.parse
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
 
@@ -87,6 +88,7 @@ def test_edit_run_and_reset(guide):
     assert guide.output_items(cell) == [["pycell-stdout", "42\n"]], guide.state(cell)
 
     cell.locator(".pycell-reset").click()
+    expect(cell.locator(".pycell-status")).to_have_text("Original code restored.")
     # Reset restores the source, whether it keeps the editor open or shows the code view again.
     if cell.locator(".cm-editor").is_visible():
         shown = guide.editor_text(cell)
