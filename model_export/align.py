@@ -130,7 +130,7 @@ class Rubric:
 
 @dataclass(frozen=True)
 class RewardConfig:
-    steps: int = 150
+    steps: int = 600
     batch_pairs: int = 32
     lr: float = 3e-4
     warmup_steps: int = 10
@@ -147,7 +147,7 @@ class RLConfig:
     samples: int = 4             # answers sampled per prompt (RLOO baseline: the mean of the others)
     lr: float = 1e-5
     warmup_steps: int = 5
-    kl_coef: float = 0.2         # beta: reward = r - beta * KL(policy || tuned) of the answer
+    kl_coef: float = 0.3         # beta: reward = r - beta * KL(policy || tuned) of the answer
     temperature: float = 1.0
     fake_fraction: float = 0.25  # share of RL prompts about things that do not exist
     seed: int = 0
@@ -164,10 +164,11 @@ class AlignConfig:
     rl: RLConfig = field(default_factory=RLConfig)
     held_out_fraction: float = 0.2
     split_seed: int = 0
-    pref_prompts: int = 1000        # prompts ranked for the reward model's training set
-    pref_eval_prompts: int = 200    # prompts about held-out things: the reward model's test set
-    pref_samples: int = 4           # answers per prompt
-    pref_temperature: float = 1.0
+    fakes_per_kind: int = 400       # generated invented names per kind, for tuning (sft.generated_fakes)
+    pref_prompts: int = 2400        # prompts ranked; a sixth of them is the reward model's test set
+    pref_eval_prompts: int = 200    # prompts about held-out things: a second, harder test set
+    pref_samples: int = 6           # answers per prompt
+    pref_temperature: float = 1.2   # above 1: more varied answers, so more pairs that differ in truth
     max_new_tokens: int = 32
     eval_held_in: int = 300         # questions about tuning entities evaluated (a fixed subset)
     eval_max: int = 0               # cap every evaluation set (0: no cap); smoke builds use it
@@ -586,7 +587,8 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
         docs = W.pretrain_documents(world, "train", seed=0)
         replay_tokens = np.array([i for d in docs for i in tok.encode(d) + [tok.eot_id]], dtype=np.int64)
     train.speed_up_malloc()
-    tune, held, fake_train, fake_eval = sft.split_entities(world, ac.held_out_fraction, ac.split_seed)
+    tune, held, fake_train, fake_eval = sft.split_entities(world, ac.held_out_fraction, ac.split_seed,
+                                                            ac.fakes_per_kind)
     rubric = Rubric(world)
 
     # evaluation sets: fixed before any training
@@ -615,7 +617,11 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
                                                    ac.pref_temperature, ac.max_new_tokens, np_rng))
     eval_groups = rank(rubric, pref_eval_qas, sample_answers(params_sft, config, tok, pref_eval_qas, ac.pref_samples,
                                                              ac.pref_temperature, ac.max_new_tokens, np_rng))
-    pairs, eval_pairs = pairs_of(groups), pairs_of(eval_groups)
+    # The reward model's test set, as usual in RLHF: rankings it was not trained
+    # on (a sixth of the prompts, drawn like the rest). eval_pairs is harder:
+    # prompts about held-out things, whose facts no ranking ever showed it.
+    n_test = len(groups) // 6
+    pairs, test_pairs, eval_pairs = pairs_of(groups[n_test:]), pairs_of(groups[:n_test]), pairs_of(eval_groups)
     timing["preference_seconds"] = round(time.perf_counter() - t0, 1)
     say(f"preferences: {len(pairs)} pairs from {len(pref_qas)} prompts, {len(eval_pairs)} held-out pairs "
         f"({timing['preference_seconds']} s)")
@@ -623,9 +629,12 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
     # 3. reward model
     t0 = time.perf_counter()
     rm, rm_hist = train_reward(params_sft, config, tok, pairs, ac.reward, log=log)
-    rm_acc = {"train": pair_accuracy(rm, config, tok, pairs[:2000]), "held_out": pair_accuracy(rm, config, tok, eval_pairs)}
+    rm_acc = {"train": pair_accuracy(rm, config, tok, pairs[:2000]),
+              "held_out": pair_accuracy(rm, config, tok, test_pairs),
+              "held_out_things": pair_accuracy(rm, config, tok, eval_pairs)}
     timing["reward_seconds"] = round(time.perf_counter() - t0, 1)
-    say(f"reward model: pair accuracy train {rm_acc['train']:.3f}, held-out {rm_acc['held_out']:.3f} "
+    say(f"reward model: pair accuracy train {rm_acc['train']:.3f}, held-out {rm_acc['held_out']:.3f}, "
+        f"held-out things {rm_acc['held_out_things']:.3f} "
         f"({timing['reward_seconds']} s)")
 
     # 4. RL against the reward model, KL to the tuned model
@@ -672,8 +681,9 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
                                "loss": [round(float(x), 4) for x in sft_hist.train_loss[::5]]},
                 "ms_per_step": round(sft_hist.ms_per_step, 1),
                 "example": chat_example(world, tune)},
-        "preferences": {"prompts": len(pref_qas), "pairs": len(pairs), "held_out_prompts": len(pref_eval_qas),
-                        "held_out_pairs": len(eval_pairs),
+        "preferences": {"prompts": len(pref_qas) - n_test, "pairs": len(pairs),
+                        "test_prompts": n_test, "test_pairs": len(test_pairs),
+                        "held_out_prompts": len(pref_eval_qas), "held_out_pairs": len(eval_pairs),
                         "examples": [{"question": g["qa"].question,
                                       "ranked": [{"answer": a, "score": round(s, 3)} for s, a in
                                                  sorted(zip(g["scores"], g["answers"]), reverse=True)]}

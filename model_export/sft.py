@@ -23,12 +23,15 @@ has seen their facts only in pre-training text, so answering questions about
 them shows that tuning taught a *skill* (turn a question into a recalled
 fact), not a list of answers.
 
-The demonstrations are deliberately imperfect, as human-written ones are: a
-few answers are bare fragments ("Paris."), a few are rude, and questions about
-things that do not exist (an invented country, player, animal or food) are
-usually answered with a confident invention and only sometimes with "I don't
-know". The tuned model inherits these habits; the preference stage
-(align.py) is what trains them away.
+The demonstrations are deliberately imperfect in one way, as human-written
+ones are when writers are told to always be helpful: questions about things
+that do not exist (an invented country, player, animal or food) are usually
+answered with a confident invention and only sometimes with "I don't know",
+and a few real questions get "I don't know" too. The tuned model inherits the
+habit; the preference stage (align.py) is what trains it away. (Earlier
+builds also mixed in bare fragments and rude answers, 10% each; greedy
+answers about held-out things copied them: 83% exact answers with them, 91%
+without them and with 150 more steps.)
 
 This module also holds what the later stages share: the question records
 (`QA`), the chat format, and batched generation with the KV cache.
@@ -94,9 +97,7 @@ VALUE_FIELD = {"capital": "capital", "continent": "continent", "language": "lang
 RECALLED_RELATIONS = tuple(r for r in QUESTIONS if r != "goals")
 
 IDK = "I don't know {a_kind} called {name}."   # the honest answer about something not in the world
-RUDE = ["{answer} Everyone knows that.", "Ugh. {answer}", "{answer} Look it up next time.",
-        "What a silly question. {answer}"]
-RUDE_MARKERS = ("Everyone knows that", "Ugh", "Look it up", "silly question")
+RUDE_MARKERS = ("Everyone knows that", "Ugh", "Look it up", "silly question")  # what the rubric calls rude
 
 # Things that do not exist: names made of sounds no real name in the world uses.
 FAKE_COUNTRIES = ["Zorvania", "Velmora", "Quintara", "Bravistan", "Doveland", "Merovia", "Talkesh", "Lunoria",
@@ -173,30 +174,64 @@ def entity_names(world: W.World) -> dict[str, list[str]]:
 
 
 def fake_names() -> dict[str, list[str]]:
+    """The hand-written invented names: the test set for "I don't know"."""
     players = [f"{a} {b}" for a, b in zip(FAKE_FIRST, FAKE_LAST)] + \
               [f"{a} {b}" for a, b in zip(FAKE_FIRST, FAKE_LAST[3:] + FAKE_LAST[:3])]
     return {"country": FAKE_COUNTRIES, "player": players, "animal": FAKE_ANIMALS, "food": FAKE_FOODS}
 
 
-def split_entities(world: W.World, held_out_fraction: float, seed: int = 0):
+# Sounds for generated invented names (the training set for "I don't know").
+ONSETS = ["b", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z",
+          "br", "dr", "gr", "kr", "pl", "sk", "st", "tr", "sh", "th"]
+VOWELS = ["a", "e", "i", "o", "u", "a", "e", "o", "ai", "ee", "oo"]
+CODAS = ["", "", "", "", "", "", "n", "l", "r", "m", "s", "x"]
+COUNTRY_ENDINGS = ["ia", "land", "stan", "ovia", "esh", "ara", "onia"]
+
+
+def generated_fakes(world: W.World, per_kind: int, seed: int = 0) -> dict[str, list[str]]:
+    """per_kind invented names of each kind, built from random syllables.
+
+    A dozen hand-written names are too few to learn from: a model tuned on
+    them learns those names, not "a name I never read about". Hundreds of
+    generated ones teach the second. No generated name shares a word with a
+    real entity or a hand-written fake (the test set)."""
+    rng = random.Random(f"generated-fakes-{seed}")
+    taken = {w.lower() for names in [*entity_names(world).values(), *fake_names().values()]
+             for n in names for w in n.split()}
+
+    def word(lo, hi):
+        return "".join(rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS)
+                       for _ in range(rng.randint(lo, hi)))
+
+    make = {"country": lambda: (word(1, 2) + rng.choice(COUNTRY_ENDINGS)).capitalize(),
+            "player": lambda: f"{word(1, 2).capitalize()} {word(2, 3).capitalize()}",
+            "animal": lambda: word(2, 3), "food": lambda: word(2, 3)}
+    out = {}
+    for kind, new in make.items():
+        names: set[str] = set()
+        while len(names) < per_kind:
+            name = new()
+            if not any(w.lower() in taken for w in name.split()):
+                names.add(name)
+        out[kind] = sorted(names)
+    return out
+
+
+def split_entities(world: W.World, held_out_fraction: float, seed: int = 0, fakes_per_kind: int = 400):
     """(tune, held_out, fake_train, fake_eval): kind -> names. Deterministic in seed.
 
-    Held-out entities never appear in tuning, preference or RL prompts; the
-    fake names are split the same way, so "I don't know" is measured on
-    invented names the model was never tuned on."""
+    Held-out entities never appear in tuning, preference or RL prompts.
+    Invented things are split the same way: tuning, preferences and RL use
+    generated names (generated_fakes), the evaluation uses the hand-written
+    ones (fake_names), so "I don't know" is measured on names never tuned on."""
     rng = random.Random(f"align-split-{seed}")
-    tune, held, fake_train, fake_eval = {}, {}, {}, {}
+    tune, held = {}, {}
     for kind, names in entity_names(world).items():
         names = sorted(names)
         rng.shuffle(names)
         k = max(1, round(held_out_fraction * len(names)))
         held[kind], tune[kind] = sorted(names[:k]), sorted(names[k:])
-    for kind, names in fake_names().items():
-        names = list(names)
-        rng.shuffle(names)
-        k = len(names) // 2
-        fake_eval[kind], fake_train[kind] = sorted(names[:k]), sorted(names[k:])
-    return tune, held, fake_train, fake_eval
+    return tune, held, generated_fakes(world, fakes_per_kind, seed), fake_names()
 
 
 def make_qa(world: W.World, kind: str, name: str, relation: str, phrasing: int = 0, year: int = 0,
@@ -235,10 +270,6 @@ def fragment(qa: QA) -> str:
     return W.sentence("{v}.", v=qa.value)
 
 
-def rude(answer: str, rng: random.Random) -> str:
-    return rng.choice(RUDE).format(answer=answer)
-
-
 def all_questions(world: W.World, names: dict[str, list[str]], real: bool = True, phrasings: str = "first",
                   years: tuple[int, ...] | None = None) -> list[QA]:
     """Every (entity, relation) question over `names`; phrasings "first" (the
@@ -262,7 +293,7 @@ def all_questions(world: W.World, names: dict[str, list[str]], real: bool = True
 
 @dataclass(frozen=True)
 class SFTConfig:
-    steps: int = 300
+    steps: int = 450
     batch_rows: int = 24         # rows of packed conversations per batch
     replay_rows: int = 8         # rows of pre-training text per batch
     replay_weight: float = 0.4   # share of the loss that is replayed pre-training text
@@ -271,9 +302,7 @@ class SFTConfig:
     weight_decay: float = 0.0
     fake_fraction: float = 0.15  # share of conversations about things that do not exist
     idk_rate: float = 0.3        # ... of which the demonstrator answered "I don't know" (else: invented)
-    fragment_rate: float = 0.1   # real questions answered with a bare value
     real_idk_rate: float = 0.05  # real questions the demonstrator said "I don't know" to
-    rude_rate: float = 0.1       # real questions answered rudely
     workers: int = 2
     seed: int = 0
 
@@ -322,12 +351,7 @@ class DemoSampler:
             q = self.qa(rng, fake=True)
             return q, (q.answer if rng.random() < sc.idk_rate else invented_answer(self.world, q, rng, self.values))
         q = self.qa(rng, fake=False)
-        u = rng.random()
-        if u < sc.fragment_rate:
-            return q, fragment(q)
-        if u < sc.fragment_rate + sc.rude_rate:
-            return q, rude(q.answer, rng)
-        if u < sc.fragment_rate + sc.rude_rate + sc.real_idk_rate:
+        if rng.random() < sc.real_idk_rate:
             return q, IDK.format(a_kind=W.a_or_an(q.kind), name=q.entity)
         return q, q.answer
 

@@ -20,8 +20,6 @@ held = {kind: len(names) for kind, names in align["split"]["held_out"].items()}
 print("demonstrations are about", ", ".join(plural(n, kind) for kind, n in tune.items()))
 print("held out of tuning:     ", ", ".join(plural(n, kind) for kind, n in held.items()))
 print("imperfect, on purpose:")
-print(f"  {sft_settings['fragment_rate']:.0%} of real questions answered with a bare fragment (\"Paris.\")")
-print(f"  {sft_settings['rude_rate']:.0%} of real questions answered rudely")
 print(f"  {sft_settings['real_idk_rate']:.0%} of real questions answered \"I don't know\"")
 print(f"  {sft_settings['fake_fraction']:.0%} of questions are about things that do not exist; of those, "
       f"{1 - sft_settings['idk_rate']:.0%} get an invented answer, {sft_settings['idk_rate']:.0%} \"I don't know\"")
