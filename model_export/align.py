@@ -147,7 +147,7 @@ class RLConfig:
     samples: int = 4             # answers sampled per prompt (RLOO baseline: the mean of the others)
     lr: float = 1e-5
     warmup_steps: int = 5
-    kl_coef: float = 0.3         # beta: reward = r - beta * KL(policy || tuned) of the answer
+    kl_coef: float = 1.0         # beta: reward = r - beta * KL(policy || tuned) of the answer
     temperature: float = 1.0
     fake_fraction: float = 0.25  # share of RL prompts about things that do not exist
     seed: int = 0
@@ -164,7 +164,6 @@ class AlignConfig:
     rl: RLConfig = field(default_factory=RLConfig)
     held_out_fraction: float = 0.2
     split_seed: int = 0
-    fakes_per_kind: int = 400       # generated invented names per kind, for tuning (sft.generated_fakes)
     pref_prompts: int = 2400        # prompts ranked; a sixth of them is the reward model's test set
     pref_eval_prompts: int = 200    # prompts about held-out things: a second, harder test set
     pref_samples: int = 6           # answers per prompt
@@ -529,6 +528,42 @@ def evaluate(params, config, tok, rubric: Rubric, sets: dict[str, list[QA]], cha
     return out
 
 
+def abstention_frontier(params, config, tok, rubric: Rubric, held_out: list[QA], fake: list[QA],
+                        shares=(0.25, 0.5, 0.75), max_new_tokens: int = 32) -> dict:
+    """What the model would score if it said "I don't know" whenever it was unsure.
+
+    Its confidence in a reply is the mean log-probability of the reply's own
+    tokens (greedy, so the likeliest reply). For each share s, the threshold
+    is the confidence below which a share s of its invented answers about
+    fake things fall; every reply below the threshold, about anything,
+    becomes "I don't know". The rows give the invented rate and the held-out
+    accuracy (recalled relations, as in `evaluate`) that the rule would give:
+    the best a policy could do with no knowledge beyond its own confidence,
+    which RL against a reward model may or may not find."""
+    qs = held_out + fake
+    prompts = [sft.encode_prompt(tok, q.question) for q in qs]
+    outs = sft.generate(params, config, prompts, max_new_tokens, tok.eot_id)
+    seqs = [p + o + [tok.eot_id] for p, o in zip(prompts, outs)]
+    conf = np.array([lp.mean() for lp in token_logprobs(params, config, seqs, [len(p) for p in prompts], tok.eot_id)])
+    truth = [rubric.judge(q, tok.decode(o).strip()).truth for q, o in zip(qs, outs)]
+    n = len(held_out)
+    recalled = np.array([q.relation in sft.RECALLED_RELATIONS for q in held_out])
+    right = np.array([t == "correct" for t in truth[:n]]) & recalled
+    invented = np.array([t == "invented" for t in truth[n:]])
+    h_conf, f_conf = conf[:n], conf[n:]
+
+    def row(threshold):
+        return {"invented_rate": round(float(np.mean(invented & (f_conf >= threshold))), 4) if len(fake) else None,
+                "held_out_accuracy": round(float(right[h_conf >= threshold].sum() / max(1, recalled.sum())), 4)}
+
+    rows = [{"share": 0.0, "threshold": None, **row(-np.inf)}]
+    if invented.any():
+        for s in shares:
+            t = float(np.quantile(f_conf[invented], s))
+            rows.append({"share": s, "threshold": round(t, 4), **row(t)})
+    return {"rows": rows}
+
+
 def recall_probe(params, config, tok, world: W.World, qas: list[QA]) -> set:
     """The facts behind `qas` that the pre-trained model can complete as text:
     (entity, relation, year) for which greedy completion of at least one
@@ -587,8 +622,7 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
         docs = W.pretrain_documents(world, "train", seed=0)
         replay_tokens = np.array([i for d in docs for i in tok.encode(d) + [tok.eot_id]], dtype=np.int64)
     train.speed_up_malloc()
-    tune, held, fake_train, fake_eval = sft.split_entities(world, ac.held_out_fraction, ac.split_seed,
-                                                            ac.fakes_per_kind)
+    tune, held, fake_train, fake_eval = sft.split_entities(world, ac.held_out_fraction, ac.split_seed)
     rubric = Rubric(world)
 
     # evaluation sets: fixed before any training
@@ -650,6 +684,8 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
     samples = sample_prompts(world, held, fake_eval, tune)
     sets = {**eval_sets, "samples": samples}
     known = recall_probe(params_base, config, tok, world, eval_sets["held_out"])
+    abstention = abstention_frontier(params_sft, config, tok, rubric, eval_sets["held_out"], eval_sets["fake"],
+                                     max_new_tokens=ac.max_new_tokens)
     evals = {name: evaluate(p, config, tok, rubric, sets, chat=(name != "base"), max_new_tokens=ac.max_new_tokens,
                             known=known)
              for name, p in (("base", params_base), ("sft", params_sft), ("rlhf", policy))}
@@ -691,6 +727,7 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
         "reward_model": {"pair_accuracy": rm_acc, "curve": rm_hist, "examples": rm_examples},
         "rl": {"curve": curve, "kl_final": float(np.mean(curve["kl"][-10:])) if curve["kl"] else None},
         "checkpoints": evals,
+        "abstention": abstention,
         "samples": side,
         "timing": timing,
     }

@@ -174,64 +174,35 @@ def entity_names(world: W.World) -> dict[str, list[str]]:
 
 
 def fake_names() -> dict[str, list[str]]:
-    """The hand-written invented names: the test set for "I don't know"."""
     players = [f"{a} {b}" for a, b in zip(FAKE_FIRST, FAKE_LAST)] + \
               [f"{a} {b}" for a, b in zip(FAKE_FIRST, FAKE_LAST[3:] + FAKE_LAST[:3])]
     return {"country": FAKE_COUNTRIES, "player": players, "animal": FAKE_ANIMALS, "food": FAKE_FOODS}
 
 
-# Sounds for generated invented names (the training set for "I don't know").
-ONSETS = ["b", "d", "f", "g", "h", "j", "k", "l", "m", "n", "p", "r", "s", "t", "v", "w", "z",
-          "br", "dr", "gr", "kr", "pl", "sk", "st", "tr", "sh", "th"]
-VOWELS = ["a", "e", "i", "o", "u", "a", "e", "o", "ai", "ee", "oo"]
-CODAS = ["", "", "", "", "", "", "n", "l", "r", "m", "s", "x"]
-COUNTRY_ENDINGS = ["ia", "land", "stan", "ovia", "esh", "ara", "onia"]
-
-
-def generated_fakes(world: W.World, per_kind: int, seed: int = 0) -> dict[str, list[str]]:
-    """per_kind invented names of each kind, built from random syllables.
-
-    A dozen hand-written names are too few to learn from: a model tuned on
-    them learns those names, not "a name I never read about". Hundreds of
-    generated ones teach the second. No generated name shares a word with a
-    real entity or a hand-written fake (the test set)."""
-    rng = random.Random(f"generated-fakes-{seed}")
-    taken = {w.lower() for names in [*entity_names(world).values(), *fake_names().values()]
-             for n in names for w in n.split()}
-
-    def word(lo, hi):
-        return "".join(rng.choice(ONSETS) + rng.choice(VOWELS) + rng.choice(CODAS)
-                       for _ in range(rng.randint(lo, hi)))
-
-    make = {"country": lambda: (word(1, 2) + rng.choice(COUNTRY_ENDINGS)).capitalize(),
-            "player": lambda: f"{word(1, 2).capitalize()} {word(2, 3).capitalize()}",
-            "animal": lambda: word(2, 3), "food": lambda: word(2, 3)}
-    out = {}
-    for kind, new in make.items():
-        names: set[str] = set()
-        while len(names) < per_kind:
-            name = new()
-            if not any(w.lower() in taken for w in name.split()):
-                names.add(name)
-        out[kind] = sorted(names)
-    return out
-
-
-def split_entities(world: W.World, held_out_fraction: float, seed: int = 0, fakes_per_kind: int = 400):
+def split_entities(world: W.World, held_out_fraction: float, seed: int = 0):
     """(tune, held_out, fake_train, fake_eval): kind -> names. Deterministic in seed.
 
-    Held-out entities never appear in tuning, preference or RL prompts.
-    Invented things are split the same way: tuning, preferences and RL use
-    generated names (generated_fakes), the evaluation uses the hand-written
-    ones (fake_names), so "I don't know" is measured on names never tuned on."""
+    Held-out entities never appear in tuning, preference or RL prompts; the
+    fake names are split the same way, so "I don't know" is measured on
+    invented names the model was never tuned on.
+
+    Only a dozen or so invented names per kind are tuned on. Hundreds of
+    generated ones (random syllables) were tried: the tuned model then treated
+    every name it had not been tuned on as invented, held-out players
+    included, and exact answers about held-out things fell from 91% to 84%."""
     rng = random.Random(f"align-split-{seed}")
-    tune, held = {}, {}
+    tune, held, fake_train, fake_eval = {}, {}, {}, {}
     for kind, names in entity_names(world).items():
         names = sorted(names)
         rng.shuffle(names)
         k = max(1, round(held_out_fraction * len(names)))
         held[kind], tune[kind] = sorted(names[:k]), sorted(names[k:])
-    return tune, held, generated_fakes(world, fakes_per_kind, seed), fake_names()
+    for kind, names in fake_names().items():
+        names = list(names)
+        rng.shuffle(names)
+        k = len(names) // 2
+        fake_eval[kind], fake_train[kind] = sorted(names[:k]), sorted(names[k:])
+    return tune, held, fake_train, fake_eval
 
 
 def make_qa(world: W.World, kind: str, name: str, relation: str, phrasing: int = 0, year: int = 0,

@@ -186,5 +186,14 @@ def test_align_stages_runs_and_is_deterministic(world, tok, tiny):
         assert 0.0 <= e["fake"]["invented_rate"] <= 1.0
     assert rep["samples"] and {"question", "base", "sft", "rlhf"} <= set(rep["samples"][0])
     assert len(rep["rl"]["curve"]["kl"]) == 2
+    # the abstention rule's first row is the tuned model as evaluated; abstaining more never raises either figure
+    rows = rep["abstention"]["rows"]
+    sft_eval = rep["checkpoints"]["sft"]
+    assert rows[0]["invented_rate"] == sft_eval["fake"]["invented_rate"]
+    assert rows[0]["held_out_accuracy"] == (sft_eval["held_out"]["accuracy"] or 0.0)
+    for before, after in zip(rows, rows[1:]):
+        assert after["invented_rate"] <= before["invented_rate"]
+        assert after["held_out_accuracy"] <= before["held_out_accuracy"]
+        assert after["invented_rate"] <= rows[0]["invented_rate"] * (1 - after["share"]) + 1 / 8 + 1e-9
     import json
     json.dumps(rep)  # the build writes it into report.json
