@@ -93,10 +93,13 @@ def site_pages(root):
 class _Handler(http.server.SimpleHTTPRequestHandler):
     extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map, **MIME_TYPES}
     cache_control = None
+    extra_headers: dict = {}
 
     def end_headers(self):
         if self.cache_control:
             self.send_header("Cache-Control", self.cache_control)
+        for name, value in self.extra_headers.items():
+            self.send_header(name, value)
         super().end_headers()
 
     def log_message(self, *args):  # quiet: the tests read requests from the browser
@@ -114,15 +117,16 @@ class _Server(http.server.ThreadingHTTPServer):
 
 
 @contextlib.contextmanager
-def serve(root, cache_control=None):
+def serve(root, cache_control=None, headers=None):
     """Serve ``root`` on http://127.0.0.1:<free port>; yields the base URL (no trailing slash).
 
     ``cache_control``: a Cache-Control header for every response, e.g.
     "max-age=600" (what GitHub Pages sends); None sends none (Last-Modified only).
+    ``headers``: more headers for every response (bench_threads.py's cross-origin isolation).
     """
     for ext, mime in MIME_TYPES.items():
         mimetypes.add_type(mime, ext)
-    handler = type("Handler", (_Handler,), {"cache_control": cache_control})
+    handler = type("Handler", (_Handler,), {"cache_control": cache_control, "extra_headers": dict(headers or {})})
     server = _Server(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, name="guide-http", daemon=True)
     thread.start()
