@@ -538,8 +538,8 @@ def abstention_frontier(params, config, tok, rubric: Rubric, held_out: list[QA],
     fake things fall; every reply below the threshold, about anything,
     becomes "I don't know". The rows give the invented rate and the held-out
     accuracy (recalled relations, as in `evaluate`) that the rule would give:
-    the best a policy could do with no knowledge beyond its own confidence,
-    which RL against a reward model may or may not find."""
+    what a policy could reach using nothing but its own confidence, a rule
+    that RL against a reward model may or may not find."""
     qs = held_out + fake
     prompts = [sft.encode_prompt(tok, q.question) for q in qs]
     outs = sft.generate(params, config, prompts, max_new_tokens, tok.eot_id)
@@ -657,7 +657,8 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
     n_test = len(groups) // 6
     pairs, test_pairs, eval_pairs = pairs_of(groups[n_test:]), pairs_of(groups[:n_test]), pairs_of(eval_groups)
     timing["preference_seconds"] = round(time.perf_counter() - t0, 1)
-    say(f"preferences: {len(pairs)} pairs from {len(pref_qas)} prompts, {len(eval_pairs)} held-out pairs "
+    say(f"preferences: {len(pairs)} training and {len(test_pairs)} test pairs from {len(pref_qas)} prompts, "
+        f"{len(eval_pairs)} pairs about held-out things "
         f"({timing['preference_seconds']} s)")
 
     # 3. reward model
