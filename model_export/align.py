@@ -14,9 +14,15 @@ the way RLHF does for large models, in three steps:
    (chosen, rejected).
 
 2. A reward model: the same transformer (initialised from the tuned model)
-   with a scalar head reading the hidden state of the last token, trained on
-   the pairs with the Bradley-Terry loss -log sigmoid(r_chosen - r_rejected).
-   It learns to predict the raters' preference, including on prompts it never saw.
+   with a scalar head, trained on the pairs with the Bradley-Terry loss
+   -log sigmoid(r_chosen - r_rejected). The head reads two things: the hidden
+   state of the last token, and the model's confidence in the answer (the
+   mean log-probability its language-model head gives the answer's tokens).
+   The confidence is what lets it check facts (a wrong value is an unlikely
+   one). In trial runs a head on the last hidden state alone ranked 81% of
+   test pairs right, learning the shape of a good answer far better than its
+   truth; with the confidence, 89%. The report gives the figures of the
+   confidence alone (the head before training) next to the trained model's.
 
 3. Reinforcement learning. The policy (a copy of the tuned model) samples
    answers; the reward model scores them; a KL penalty keeps the policy close
@@ -228,19 +234,30 @@ def pairs_of(groups) -> list[tuple[QA, str, str]]:
 
 
 # ---------------------------------------------------------------------------
-# The reward model: backbone + scalar head on the last token's hidden state
+# The reward model: backbone + a scalar head that reads the last token's hidden
+# state and the language model's confidence in the answer
 
 
 def reward_init(params_sft, config: model.GPTConfig):
-    """A copy of the tuned model plus a zero head (w: n_embd, b: 1), all in one
-    flat buffer (the head after the backbone), so one AdamW updates everything.
-    model.forward/backward see only the backbone's names."""
-    n = model.num_params(config)
-    flat = np.zeros(n + config.n_embd + 1, dtype=model.flat_of(params_sft).dtype)
+    """A copy of the tuned model plus a head, all in one flat buffer (the head
+    after the backbone), so one AdamW updates everything:
+
+      reward = w . hidden[last] + b + u * confidence
+
+    confidence is the mean log-probability the model's own language-model head
+    gives the answer's tokens (end of text included). w starts at zero and u at
+    one: before training, the reward model scores an answer by how expected it
+    is, the signal a fact-checker needs about things only pre-training taught
+    (a wrong or invented value is a surprising one). model.forward/backward see
+    only the backbone's names."""
+    n, C = model.num_params(config), config.n_embd
+    flat = np.zeros(n + C + 2, dtype=model.flat_of(params_sft).dtype)
     flat[:n] = model.flat_of(params_sft)[:n]
     params = model.views(flat, config)
-    params["reward.w"] = flat[n:n + config.n_embd]
-    params["reward.b"] = flat[n + config.n_embd:]
+    params["reward.w"] = flat[n:n + C]
+    params["reward.b"] = flat[n + C:n + C + 1]
+    params["reward.u"] = flat[n + C + 1:]
+    params["reward.u"][0] = 1.0
     return params
 
 
@@ -252,40 +269,74 @@ def pad_sequences(seqs: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.nd
     return x, np.array([len(s) - 1 for s in seqs])
 
 
-def conversation(tok, question: str, reply: str) -> list[int]:
-    return sft.encode_prompt(tok, question) + tok.encode(reply) + [tok.eot_id]
+def reward_batch(tok, config, questions: list[str], replies: list[str]):
+    """Inputs for the reward model: token ids x (B, T), next-token targets y,
+    the weights that average the answer tokens' log-probabilities (1/n on the
+    n positions that predict an answer token, 0 elsewhere), and each row's last
+    position. A conversation longer than the context keeps its end."""
+    seqs, starts = [], []
+    for q, r in zip(questions, replies):
+        prompt = sft.encode_prompt(tok, q)
+        s = prompt + tok.encode(r) + [tok.eot_id]
+        cut = max(0, len(s) - config.block_size)
+        seqs.append(s[cut:])
+        starts.append(max(1, len(prompt) - cut))
+    x, last = pad_sequences(seqs, tok.eot_id)
+    y = np.zeros_like(x)
+    y[:, :-1] = x[:, 1:]
+    avg = np.zeros(x.shape)
+    for i, (s, start) in enumerate(zip(seqs, starts)):
+        avg[i, start - 1:len(s) - 1] = 1.0 / (len(s) - start)
+    return x, y, avg, last
 
 
-def rewards(rm, config, tok, questions: list[str], replies: list[str], batch: int = 128) -> np.ndarray:
+def reward_forward(rm, config, batch):
+    """(rewards, hidden state of each last token, confidences, forward output)."""
+    x, y, avg, last = batch
+    out = model.forward(rm, config, x, y)
+    h = out["hidden"][np.arange(len(x)), last]
+    confidence = -(out["nll"] * avg).sum(axis=1)
+    return h @ rm["reward.w"] + rm["reward.b"][0] + rm["reward.u"][0] * confidence, h, confidence, out
+
+
+def reward_scores(rm, config, tok, questions: list[str], replies: list[str], batch: int = 128):
+    """(reward, confidence) of each (question, reply): two arrays."""
+    out = [reward_forward(rm, config, reward_batch(tok, config, questions[s:s + batch], replies[s:s + batch]))
+           for s in range(0, len(questions), batch)]
+    if not out:
+        return np.zeros(0), np.zeros(0)
+    return np.concatenate([o[0] for o in out]), np.concatenate([o[2] for o in out])
+
+
+def rewards(rm, config, tok, questions: list[str], replies: list[str]) -> np.ndarray:
     """The reward model's score of each (question, reply)."""
-    out = []
-    for s in range(0, len(questions), batch):
-        seqs = [conversation(tok, q, r)[-config.block_size:] for q, r in zip(questions[s:s + batch],
-                                                                              replies[s:s + batch])]
-        x, last = pad_sequences(seqs, tok.eot_id)
-        h = model.forward(rm, config, x)["hidden"][np.arange(len(seqs)), last]
-        out.append(h @ rm["reward.w"] + rm["reward.b"][0])
-    return np.concatenate(out) if out else np.zeros(0)
+    return reward_scores(rm, config, tok, questions, replies)[0]
 
 
-def reward_loss_and_grads(rm, config, grads_flat, x, last, n_pairs) -> tuple[float, float]:
+def reward_loss_and_grads(rm, config, grads_flat, batch, n_pairs) -> tuple[float, float]:
     """Bradley-Terry on rows [chosen..., rejected...]: loss = mean softplus(-(r_c - r_r)).
-    Backward: the head's gradient by hand, then model.backward from the hidden states."""
-    out = model.forward(rm, config, x)
-    rows = np.arange(len(x))
-    h = out["hidden"][rows, last]
-    r = h @ rm["reward.w"] + rm["reward.b"][0]
+    Backward: the head's gradient by hand; then model.backward, fed from both
+    places the backbone reaches the reward: the last hidden state (through w)
+    and the logits (through u * confidence, a weighted sum of log-probabilities)."""
+    r, h, confidence, out = reward_forward(rm, config, batch)
     d = r[:n_pairs] - r[n_pairs:]
     loss = float(np.mean(np.logaddexp(0.0, -d)))
     dd = -1.0 / (1.0 + np.exp(d)) / n_pairs          # d loss / d d = -sigmoid(-d) / P
-    dr = np.concatenate([dd, -dd]).astype(h.dtype)
-    n = model.num_params(config)
-    C = config.n_embd
+    dr = np.concatenate([dd, -dd])
+    n, C = model.num_params(config), config.n_embd
     grads_flat[n:n + C] = dr @ h
     grads_flat[n + C] = dr.sum()
+    grads_flat[n + C + 1] = dr @ confidence
+    rows = np.arange(len(h))
     dhidden = np.zeros_like(out["hidden"])
-    dhidden[rows, last] = dr[:, None] * rm["reward.w"][None, :]
-    model.backward(rm, config, out["cache"], model.views(grads_flat, config), dhidden=dhidden)
+    dhidden[rows, batch[3]] = dr[:, None] * rm["reward.w"][None, :]
+    # d loss / d nll[i, t] = dr_i * (-u * avg[i, t]); cross_entropy_backward turns
+    # per-token weights on the nll into d loss / d logits
+    probs, targets, _ = out["cache"]["ce"]
+    dlogits = model.cross_entropy_backward((probs, targets, -rm["reward.u"][0] * dr[:, None] * batch[2]),
+                                           out["logits"].shape)
+    model.backward(rm, config, out["cache"], model.views(grads_flat, config), dlogits=dlogits,
+                   dhidden=dhidden.astype(out["hidden"].dtype))
     return loss, float(np.mean(d > 0))
 
 
@@ -298,13 +349,12 @@ def train_reward(params_sft, config, tok, pairs, rc: RewardConfig, log=sys.stder
     tc = train.TrainConfig(steps=rc.steps, lr=rc.lr, warmup_steps=rc.warmup_steps, weight_decay=0.0)
     opt = train.AdamW(flat, np.zeros_like(flat), tc)
     rng = np.random.default_rng(rc.seed)
-    seqs_c = [conversation(tok, q.question, a) for q, a, _ in pairs]
-    seqs_r = [conversation(tok, q.question, b) for q, _, b in pairs]
     hist = {"step": [], "loss": [], "accuracy": []}
     for step in range(rc.steps if pairs else 0):
         idx = rng.choice(len(pairs), size=min(rc.batch_pairs, len(pairs)), replace=False)
-        x, last = pad_sequences([seqs_c[i] for i in idx] + [seqs_r[i] for i in idx], tok.eot_id)
-        loss, acc = reward_loss_and_grads(rm, config, grads, x, last, len(idx))
+        batch = reward_batch(tok, config, [pairs[i][0].question for i in idx] * 2,
+                             [pairs[i][1] for i in idx] + [pairs[i][2] for i in idx])
+        loss, acc = reward_loss_and_grads(rm, config, grads, batch, len(idx))
         train.clip_grad_norm_(grads, tc.grad_clip)
         opt.step(grads, train.lr_at(step, tc))
         hist["step"].append(step + 1)
@@ -314,17 +364,35 @@ def train_reward(params_sft, config, tok, pairs, rc: RewardConfig, log=sys.stder
             k = max(1, min(20, step + 1))
             print(f"reward step {step + 1}/{rc.steps} loss {np.mean(hist['loss'][-k:]):.4f} "
                   f"pair accuracy {np.mean(hist['accuracy'][-k:]):.3f}", file=log, flush=True)
-    assert flat.shape[0] == n + config.n_embd + 1
+    assert flat.shape[0] == n + config.n_embd + 2
     return rm, hist
 
 
-def pair_accuracy(rm, config, tok, pairs) -> float:
-    if not pairs:
-        return float("nan")
+def ranked_right(rm, config, tok, pairs) -> np.ndarray:
+    """For each pair (qa, chosen, rejected): does the chosen answer get the higher reward?"""
     qs = [q.question for q, _, _ in pairs]
-    rc = rewards(rm, config, tok, qs, [a for _, a, _ in pairs])
-    rr = rewards(rm, config, tok, qs, [b for _, _, b in pairs])
-    return float(np.mean(rc > rr))
+    return rewards(rm, config, tok, qs, [a for _, a, _ in pairs]) > rewards(rm, config, tok, qs, [b for _, _, b in pairs])
+
+
+def pair_accuracy(rm, config, tok, pairs) -> float:
+    return float(np.mean(ranked_right(rm, config, tok, pairs))) if pairs else float("nan")
+
+
+def pair_kind(rubric: Rubric, qa: QA, chosen: str, rejected: str) -> str:
+    """What made the rubric prefer one answer: the truth labels when they differ
+    ("correct>unsure": a right fact over "I don't know"), else the sentence or the tone."""
+    a, b = rubric.judge(qa, chosen), rubric.judge(qa, rejected)
+    if a.truth != b.truth:
+        return f"{a.truth}>{b.truth}"
+    return "complete>fragment" if a.complete != b.complete else "polite>rude"
+
+
+def accuracy_by_kind(rm, config, tok, rubric: Rubric, pairs) -> dict:
+    """Pair accuracy for each kind of pair (pair_kind): {kind: {"pairs", "accuracy"}}."""
+    kinds = {}
+    for pair, right in zip(pairs, ranked_right(rm, config, tok, pairs) if pairs else []):
+        kinds.setdefault(pair_kind(rubric, *pair), []).append(bool(right))
+    return {k: {"pairs": len(v), "accuracy": round(float(np.mean(v)), 4)} for k, v in sorted(kinds.items())}
 
 
 # ---------------------------------------------------------------------------
@@ -487,13 +555,15 @@ def evaluate(params, config, tok, rubric: Rubric, sets: dict[str, list[QA]], cha
     invented_rate: share of questions about fake things answered with
     anything but "I don't know". rubric: mean score over held-out and fake."""
     qs = [q for s in sets.values() for q in s]
-    replies = sft.answer(params, config, tok, [q.question for q in qs], chat=chat, max_new_tokens=max_new_tokens)
+    ids = sft.reply_ids(params, config, tok, [q.question for q in qs], chat=chat, max_new_tokens=max_new_tokens)
+    replies = [tok.decode(o).strip() for o in ids]
     if not chat:  # a base model runs on: judge what it says first
         replies = [sft.first_sentence(r) for r in replies]
-    judged = {}
+    judged, reply_ids = {}, {}
     i = 0
     for name, s in sets.items():
         judged[name] = [(q, r, rubric.judge(q, r)) for q, r in zip(s, replies[i:i + len(s)])]
+        reply_ids[name] = ids[i:i + len(s)]
         i += len(s)
 
     def acc(rows, key):
@@ -517,6 +587,12 @@ def evaluate(params, config, tok, rubric: Rubric, sets: dict[str, list[QA]], cha
     for q, _, j in judged["held_out"]:
         rels.setdefault(q.relation, []).append(j.truth == "correct")
     out["held_out"]["by_relation"] = {r: round(float(np.mean(v)), 3) for r, v in rels.items()}
+    # which real things it says "I don't know" about: a few names, or all alike?
+    unsure = {}
+    for q, _, j in judged["held_out"]:
+        unsure.setdefault(q.entity, []).append(j.truth == "unsure")
+    out["held_out"]["unsure_by_entity"] = sorted(([e, sum(v), len(v)] for e, v in unsure.items() if any(v)),
+                                                 key=lambda x: (-x[1] / x[2], x[0]))
     fake = judged["fake"]
     out["fake"] = {"invented_rate": round(float(np.mean([j.truth == "invented" for _, _, j in fake])), 4),
                    "questions": len(fake)}
@@ -525,11 +601,13 @@ def evaluate(params, config, tok, rubric: Rubric, sets: dict[str, list[QA]], cha
     out["complete_rate"] = round(float(np.mean([j.complete for _, _, j in scored])), 4)
     out["polite_rate"] = round(float(np.mean([j.polite for _, _, j in scored])), 4)
     out["_replies"] = {name: [r for _, r, _ in rows] for name, rows in judged.items()}
+    out["_ids"] = reply_ids
     return out
 
 
 def abstention_frontier(params, config, tok, rubric: Rubric, held_out: list[QA], fake: list[QA],
-                        shares=(0.25, 0.5, 0.75), max_new_tokens: int = 32) -> dict:
+                        shares=(0.25, 0.5, 0.75), max_new_tokens: int = 32, outs: list[list[int]] | None = None,
+                        probe_train: tuple[list[QA], list[QA]] | None = None) -> dict:
     """What the model would score if it said "I don't know" whenever it was unsure.
 
     Its confidence in a reply is the mean log-probability of the reply's own
@@ -539,10 +617,21 @@ def abstention_frontier(params, config, tok, rubric: Rubric, held_out: list[QA],
     becomes "I don't know". The rows give the invented rate and the held-out
     accuracy (recalled relations, as in `evaluate`) that the rule would give:
     what a policy could reach using nothing but its own confidence, a rule
-    that RL against a reward model may or may not find."""
+    that RL against a reward model may or may not find. `outs`: the greedy
+    replies' token ids, held_out's then fake's, if already generated (evaluate).
+
+    The confidence rule decides after seeing its whole reply; a policy must
+    choose between "I don't know" and an answer at the reply's first token.
+    With probe_train = (real questions, fake questions), the ones tuning and
+    RL see, a linear probe on the hidden state where that first token is
+    chosen learns to tell real from fake, and "first_token" in each row is the
+    same rule with the probe's score in place of the confidence. "auc": how
+    well each score separates held-out real questions from fake ones (0.5 is
+    chance, 1 perfect)."""
     qs = held_out + fake
     prompts = [sft.encode_prompt(tok, q.question) for q in qs]
-    outs = sft.generate(params, config, prompts, max_new_tokens, tok.eot_id)
+    if outs is None:
+        outs = sft.generate(params, config, prompts, max_new_tokens, tok.eot_id)
     seqs = [p + o + [tok.eot_id] for p, o in zip(prompts, outs)]
     conf = np.array([lp.mean() for lp in token_logprobs(params, config, seqs, [len(p) for p in prompts], tok.eot_id)])
     truth = [rubric.judge(q, tok.decode(o).strip()).truth for q, o in zip(qs, outs)]
@@ -550,18 +639,62 @@ def abstention_frontier(params, config, tok, rubric: Rubric, held_out: list[QA],
     recalled = np.array([q.relation in sft.RECALLED_RELATIONS for q in held_out])
     right = np.array([t == "correct" for t in truth[:n]]) & recalled
     invented = np.array([t == "invented" for t in truth[n:]])
-    h_conf, f_conf = conf[:n], conf[n:]
+    is_real = np.arange(len(qs)) < n
+    scores = {"confidence": conf}
+    out = {"rows": [], "auc": {"confidence": round(auc(conf, is_real), 4)}}
+    if probe_train is not None and all(probe_train):
+        real_qs, fake_qs = probe_train
+        probe = fit_probe(prompt_states(params, config, tok, real_qs + fake_qs),
+                          np.r_[np.ones(len(real_qs)), np.zeros(len(fake_qs))])
+        scores["first_token"] = probe(prompt_states(params, config, tok, qs))
+        out["auc"]["first_token"] = round(auc(scores["first_token"], is_real), 4)
 
-    def row(threshold):
-        return {"invented_rate": round(float(np.mean(invented & (f_conf >= threshold))), 4) if len(fake) else None,
-                "held_out_accuracy": round(float(right[h_conf >= threshold].sum() / max(1, recalled.sum())), 4)}
+    def result(score, threshold):
+        kept = score >= threshold
+        return {"invented_rate": round(float(np.mean(invented & kept[n:])), 4) if len(fake) else None,
+                "held_out_accuracy": round(float(right[kept[:n]].sum() / max(1, recalled.sum())), 4)}
 
-    rows = [{"share": 0.0, "threshold": None, **row(-np.inf)}]
+    out["rows"].append({"share": 0.0, "threshold": None, **result(conf, -np.inf)})
     if invented.any():
-        for s in shares:
-            t = float(np.quantile(f_conf[invented], s))
-            rows.append({"share": s, "threshold": round(t, 4), **row(t)})
-    return {"rows": rows}
+        for share in shares:
+            t = float(np.quantile(conf[n:][invented], share))
+            row = {"share": share, "threshold": round(t, 4), **result(conf, t)}
+            if "first_token" in scores:
+                first = scores["first_token"]
+                row["first_token"] = result(first, float(np.quantile(first[n:][invented], share)))
+            out["rows"].append(row)
+    return out
+
+
+def prompt_states(params, config, tok, qas: list[QA], batch: int = 128) -> np.ndarray:
+    """The hidden state at each question's last prompt token: where the reply's first token is chosen."""
+    out = []
+    for s in range(0, len(qas), batch):
+        prompts = [sft.encode_prompt(tok, q.question) for q in qas[s:s + batch]]
+        x, last = pad_sequences(prompts, tok.eot_id)   # padding after the prompt: causal attention never sees it
+        out.append(model.forward(params, config, x)["hidden"][np.arange(len(prompts)), last])
+    return np.concatenate(out).astype(np.float64) if out else np.zeros((0, config.n_embd))
+
+
+def fit_probe(X: np.ndarray, y: np.ndarray, l2: float = 1e-2, steps: int = 2000, lr: float = 0.5):
+    """Logistic regression on standardised features, by full-batch gradient
+    descent; returns the score function (higher: more likely y = 1)."""
+    mu, sd = X.mean(axis=0), X.std(axis=0) + 1e-6
+    Z = (X - mu) / sd
+    w, b = np.zeros(X.shape[1]), 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(Z @ w + b)))
+        w -= lr * (Z.T @ (p - y) / len(y) + l2 * w)
+        b -= lr * float(np.mean(p - y))
+    return lambda X_new: ((X_new - mu) / sd) @ w + b
+
+
+def auc(score: np.ndarray, positive: np.ndarray) -> float:
+    """Probability that a random positive scores above a random negative (ties count half)."""
+    pos, neg = score[positive], score[~positive]
+    if not len(pos) or not len(neg):
+        return float("nan")
+    return float(np.mean(pos[:, None] > neg[None, :]) + 0.5 * np.mean(pos[:, None] == neg[None, :]))
 
 
 def recall_probe(params, config, tok, world: W.World, qas: list[QA]) -> set:
@@ -667,9 +800,17 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
     rm_acc = {"train": pair_accuracy(rm, config, tok, pairs[:2000]),
               "held_out": pair_accuracy(rm, config, tok, test_pairs),
               "held_out_things": pair_accuracy(rm, config, tok, eval_pairs)}
+    # before training the head is the confidence alone (w = 0, u = 1): what training added
+    untrained = reward_init(params_sft, config)
+    rm_before = {"held_out": pair_accuracy(untrained, config, tok, test_pairs),
+                 "held_out_things": pair_accuracy(untrained, config, tok, eval_pairs)}
+    rm_kinds = {"held_out": accuracy_by_kind(rm, config, tok, rubric, test_pairs),
+                "held_out_things": accuracy_by_kind(rm, config, tok, rubric, eval_pairs),
+                "held_out_things_before_training": accuracy_by_kind(untrained, config, tok, rubric, eval_pairs)}
     timing["reward_seconds"] = round(time.perf_counter() - t0, 1)
     say(f"reward model: pair accuracy train {rm_acc['train']:.3f}, held-out {rm_acc['held_out']:.3f}, "
-        f"held-out things {rm_acc['held_out_things']:.3f} "
+        f"held-out things {rm_acc['held_out_things']:.3f}; before training (confidence alone) held-out "
+        f"{rm_before['held_out']:.3f}, held-out things {rm_before['held_out_things']:.3f} "
         f"({timing['reward_seconds']} s)")
 
     # 4. RL against the reward model, KL to the tuned model
@@ -685,11 +826,18 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
     samples = sample_prompts(world, held, fake_eval, tune)
     sets = {**eval_sets, "samples": samples}
     known = recall_probe(params_base, config, tok, world, eval_sets["held_out"])
-    abstention = abstention_frontier(params_sft, config, tok, rubric, eval_sets["held_out"], eval_sets["fake"],
-                                     max_new_tokens=ac.max_new_tokens)
     evals = {name: evaluate(p, config, tok, rubric, sets, chat=(name != "base"), max_new_tokens=ac.max_new_tokens,
                             known=known)
              for name, p in (("base", params_base), ("sft", params_sft), ("rlhf", policy))}
+    sft_ids = evals["sft"]["_ids"]
+    # the probe learns real from fake on what tuning and RL see: tuning things, tuning fakes
+    probe_rng = random.Random(f"probe-{ac.split_seed}")
+    probe_real = [q for q in sft.all_questions(world, tune) if q.relation in sft.RECALLED_RELATIONS]
+    probe_real = probe_rng.sample(probe_real, min(1500, ac.eval_max or 1500, len(probe_real)))
+    probe_fake = sft.all_questions(world, fake_train, real=False, phrasings="all")
+    probe_fake = probe_rng.sample(probe_fake, min(len(probe_fake), ac.eval_max or len(probe_fake)))
+    abstention = abstention_frontier(params_sft, config, tok, rubric, eval_sets["held_out"], eval_sets["fake"],
+                                     outs=sft_ids["held_out"] + sft_ids["fake"], probe_train=(probe_real, probe_fake))
     side = [{"question": q.question, "kind": ("held-in" if q.entity in tune.get(q.kind, []) else
                                               "held-out" if q.real else "does not exist"),
              "expected": q.answer if q.real else "(does not exist)",
@@ -697,10 +845,11 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
             for i, q in enumerate(samples)]
     for e in evals.values():
         e.pop("_replies")
+        e.pop("_ids")
     rm_examples = [{"question": g["qa"].question, "answers": [
-        {"answer": a, "rubric": round(s, 3), "reward": round(float(r), 3)}
-        for a, s, r in zip(g["answers"], g["scores"], rewards(rm, config, tok, [g["qa"].question] * len(g["answers"]),
-                                                               g["answers"]))]}
+        {"answer": a, "rubric": round(s, 3), "reward": round(float(r), 3), "confidence": round(float(c), 3)}
+        for a, s, r, c in zip(g["answers"], g["scores"],
+                              *reward_scores(rm, config, tok, [g["qa"].question] * len(g["answers"]), g["answers"]))]}
         for g in eval_groups if len(g["answers"]) > 2][:4]
     timing["eval_seconds"] = round(time.perf_counter() - t0, 1)
     timing["total_seconds"] = round(time.perf_counter() - t_start, 1)
@@ -725,7 +874,9 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
                                       "ranked": [{"answer": a, "score": round(s, 3)} for s, a in
                                                  sorted(zip(g["scores"], g["answers"]), reverse=True)]}
                                      for g in groups if len(g["answers"]) > 2][:4]},
-        "reward_model": {"pair_accuracy": rm_acc, "curve": rm_hist, "examples": rm_examples},
+        "reward_model": {"pair_accuracy": rm_acc, "before_training": rm_before, "by_kind": rm_kinds,
+                         "confidence_weight": round(float(rm["reward.u"][0]), 4),
+                         "curve": rm_hist, "examples": rm_examples},
         "rl": {"curve": curve, "kl_final": float(np.mean(curve["kl"][-10:])) if curve["kl"] else None},
         "checkpoints": evals,
         "abstention": abstention,

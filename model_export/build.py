@@ -14,6 +14,7 @@ file) and the profile (config.py). Their content hash names the cache folder,
     model_sft.onnx  the same graph with the instruction-tuned weights (sft.py, align.py)
     model_rlhf.onnx the same graph with the weights after RLHF (align.py)
     model_agent.onnx the same graph tuned on agent transcripts (agent_train.py)
+    model_reward.onnx the reward model: whole conversation in, reward and confidence out (align.py)
     tokenizer.json  byte-level BPE (see tokenizer.py for the format and algorithm)
     params.npz      the numpy weights and config (model.load_params)
     params_sft.npz, params_rlhf.npz, params_agent.npz   the same for the tuned checkpoints
@@ -47,14 +48,15 @@ from model_export.config import PROFILES, Profile
 ROOT = Path(__file__).resolve().parents[1]
 CODE_DIR = Path(__file__).resolve().parent
 CACHE_DIR = ROOT / ".cache" / "model"
-FILES = ("model.onnx", "model_sft.onnx", "model_rlhf.onnx", "model_agent.onnx", "tokenizer.json", "params.npz",
+FILES = ("model.onnx", "model_sft.onnx", "model_rlhf.onnx", "model_agent.onnx", "model_reward.onnx", "tokenizer.json",
+         "params.npz",
          "params_sft.npz", "params_rlhf.npz", "params_agent.npz", "knowledge.json", "report.json", "run.py")
 # The checkpoints the build ships, as report.json lists them for the page's model
 # switcher (docs/javascripts/model-runtime.js, availableCheckpoints: it reads
 # name, file and label; "model" is its name for the pre-trained model.onnx).
 CHECKPOINTS = [{"name": "model", "file": "model.onnx", "label": "pre-trained (base)", "params": "params.npz"},
                {"name": "sft", "file": "model_sft.onnx", "label": "instruction-tuned (SFT)", "params": "params_sft.npz"},
-               {"name": "rlhf", "file": "model_rlhf.onnx", "label": "RLHF", "params": "params_rlhf.npz"},
+               {"name": "rlhf", "file": "model_rlhf.onnx", "label": "preference-tuned (RLHF)", "params": "params_rlhf.npz"},
                {"name": "agent", "file": "model_agent.onnx", "label": "agent (tool use)", "params": "params_agent.npz"}]
 FLASH_FLOOD_PROMPT = "A flash flood watch will be in effect all"
 FLASH_FLOOD_WORDS = [" night", " day", " morning", " evening", " afternoon", " weekend", " week", " giraffe"]
@@ -77,6 +79,7 @@ REPORT_KEYS = {
     "align": "SFT, preferences, reward model, RL, and the evaluation of base, SFT and RLHF (align.align_stages)",
     "agent": "tool-use tuning and the agent's evaluation with and without the constraint (agent_train.agent_stage)",
     "checkpoints": "the shipped checkpoints: name, file, label, params file, onnx bytes, max |numpy - onnxruntime|",
+    "reward_onnx": "the reward model's graph: file, bytes, max |numpy - onnxruntime| over reward and confidence",
 }
 
 
@@ -237,6 +240,14 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
             checkpoints.append({**ck, "bytes": (out / ck["file"]).stat().st_size, "max_abs_diff_vs_numpy": diff})
             if ck["name"] == "model":
                 max_diff, base_sess = diff, sess
+        # the reward model, checked on the answers the report shows it scoring
+        rm = stages["reward"]
+        onnx.save(export.to_onnx(rm, prof.model, eot_id=tok.eot_id), str(out / "model_reward.onnx"))
+        scored = [(ex["question"], a["answer"]) for ex in stages["report"]["reward_model"]["examples"]
+                  for a in ex["answers"]] or [("What is the capital of France?", "Paris.")]
+        reward_diff = export.reward_parity(export.session(out / "model_reward.onnx"), rm, prof.model,
+                                           [align.reward_batch(tok, prof.model, [q], [a]) for q, a in scored])
+        assert reward_diff < 1e-4, f"model_reward.onnx: onnxruntime differs from numpy by {reward_diff}"
 
         report = {
             "profile": prof.name, "hash": digest,
@@ -266,6 +277,8 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
             "align": stages["report"],
             "agent": tool_use["report"],
             "checkpoints": checkpoints,
+            "reward_onnx": {"file": "model_reward.onnx", "bytes": (out / "model_reward.onnx").stat().st_size,
+                            "max_abs_diff_vs_numpy": reward_diff},
         }
         total = time.perf_counter() - t_start
         report["timing"] = {"ms_per_step": round(hist.ms_per_step, 2), "pretrain_seconds": round(hist.seconds, 1),

@@ -61,8 +61,14 @@ class GraphBuilder:
         return outputs[0] if len(outputs) == 1 else outputs
 
 
-def build_graph(params, config: model.GPTConfig) -> onnx.GraphProto:
+def build_graph(params, config: model.GPTConfig, reward_head: bool = False) -> onnx.GraphProto:
     g = GraphBuilder()
+    if reward_head:  # the reward model scores whole conversations: no past, an empty one made inside
+        g.const("kv_dims_front", np.array([config.n_layer, 2], np.int64))
+        g.const("kv_dims_back", np.array([config.n_head, 0, config.head_dim], np.int64))
+        batch = g.op("Shape", ["input_ids"], "batch", start=0, end=1)
+        g.op("ConstantOfShape", [g.op("Concat", ["kv_dims_front", batch, "kv_dims_back"], axis=0)],
+             outputs=["past_key_values"], value=numpy_helper.from_array(np.zeros(1, np.float32)))
     C, H, D, L = config.n_embd, config.n_head, config.head_dim, config.n_layer
     f32 = lambda a: np.asarray(a, dtype=np.float32)
 
@@ -130,6 +136,8 @@ def build_graph(params, config: model.GPTConfig) -> onnx.GraphProto:
     hidden = g.op("LayerNormalization", [x, g.const("ln_f.g", f32(params["ln_f.g"])), g.const("ln_f.b", f32(params["ln_f.b"]))],
                   "ln_f", axis=-1, epsilon=1e-5)
     g.op("MatMul", [hidden, g.op("Transpose", ["wte"], perm=[1, 0])], outputs=["logits"])  # tied output projection
+    if reward_head:
+        return reward_outputs(g, params, config, hidden, new_len)
     g.op("Concat", [g.op("Unsqueeze", [t, "axis0"]) for t in presents], outputs=["present_key_values"], axis=0)
     g.op("Concat", attentions, outputs=["attentions"], axis=0)
 
@@ -142,10 +150,45 @@ def build_graph(params, config: model.GPTConfig) -> onnx.GraphProto:
     return helper.make_graph(g.nodes, "tiny_gpt", inputs, outputs, initializer=g.inits)
 
 
+def reward_outputs(g: GraphBuilder, params, config: model.GPTConfig, hidden: str, new_len: str) -> onnx.GraphProto:
+    """The reward model's head (align.reward_forward): reward = w . hidden[last]
+    + b + u * confidence, where confidence is the mean log-probability of the
+    tokens from answer_start on (each predicted from the position before it)."""
+    f32 = lambda a: np.asarray(a, dtype=np.float32)
+    last = g.op("Sub", [new_len, "one"], "last")
+    h_last = g.op("Gather", [hidden, last], "h_last", axis=1)                           # [B, C]
+    from_hidden = g.op("MatMul", [h_last, g.const("reward.w", f32(params["reward.w"]))])  # [B]
+    logp = g.op("LogSoftmax", ["logits"], "logp", axis=-1)                                # [B, T, V]
+    g.const("starts0", np.array([0], np.int64))
+    g.const("starts1", np.array([1], np.int64))
+    g.const("ends_last", np.array([-1], np.int64))
+    g.const("ends_all", np.array([np.iinfo(np.int64).max], np.int64))
+    predicted = g.op("Slice", [logp, "starts0", "ends_last", "axis1"], "predicted")     # positions 0 .. T-2
+    nexts = g.op("Unsqueeze", [g.op("Slice", ["input_ids", "starts1", "ends_all", "axis1"]), g.const("axis2", np.array([2], np.int64))])
+    token_logp = g.op("Squeeze", [g.op("GatherElements", [predicted, nexts], axis=2), "axis2"], "token_logp")  # [B, T-1]
+    positions = g.op("Unsqueeze", [g.op("Range", ["zero", last, "one"]), "axis0"])          # [1, T-1]
+    first = g.op("Unsqueeze", [g.op("Sub", ["answer_start", "one"]), "axis1"])             # [B, 1]
+    in_answer = g.op("Cast", [g.op("GreaterOrEqual", [positions, first])], to=TensorProto.FLOAT)
+    total = g.op("ReduceSum", [g.op("Mul", [token_logp, in_answer]), "axis1"], keepdims=0)
+    g.op("Div", [total, g.op("ReduceSum", [in_answer, "axis1"], keepdims=0)], outputs=["confidence"])
+    g.op("Add", [g.op("Add", [from_hidden, g.const("reward.b", f32(params["reward.b"][0]))]),
+                 g.op("Mul", ["confidence", g.const("reward.u", f32(params["reward.u"][0]))])], outputs=["reward"])
+    inputs = [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["batch", "sequence"]),
+              helper.make_tensor_value_info("answer_start", TensorProto.INT64, ["batch"])]
+    outputs = [helper.make_tensor_value_info("reward", TensorProto.FLOAT, ["batch"]),
+               helper.make_tensor_value_info("confidence", TensorProto.FLOAT, ["batch"])]
+    return helper.make_graph(g.nodes, "tiny_gpt_reward", inputs, outputs, initializer=g.inits)
+
+
 def to_onnx(params, config: model.GPTConfig, eot_id: int | None = None) -> onnx.ModelProto:
-    m = helper.make_model(build_graph(params, config), opset_imports=[helper.make_opsetid("", OPSET)],
+    """The language model; or, for params with a reward head (align.reward_init),
+    the reward model: inputs input_ids [B, T] (whole conversations of equal
+    length) and answer_start [B] (the index of each answer's first token),
+    outputs reward [B] and confidence [B]."""
+    reward = "reward.w" in params
+    m = helper.make_model(build_graph(params, config, reward_head=reward), opset_imports=[helper.make_opsetid("", OPSET)],
                           ir_version=IR_VERSION, producer_name="llm-guide model_export")
-    meta = dict(config.to_dict(), format="llm-guide-gpt-v1")
+    meta = dict(config.to_dict(), format="llm-guide-reward-v1" if reward else "llm-guide-gpt-v1")
     if eot_id is not None:
         meta["eot_id"] = eot_id
     helper.set_model_props(m, {k: str(v) for k, v in meta.items()})
@@ -185,4 +228,18 @@ def parity(sess, params, config: model.GPTConfig, sequences, prefill: int | None
             got = run_onnx(sess, chunk, past_ort)
             worst = max(worst, *(float(np.max(np.abs(a - b))) for a, b in zip(ref, got)))
             past_np, past_ort = ref[1], got[1]
+    return worst
+
+
+def reward_parity(sess, rm, config: model.GPTConfig, batches) -> float:
+    """Largest |numpy - onnxruntime| over reward and confidence; batches are
+    align.reward_batch outputs whose rows have equal length (no padding)."""
+    from model_export import align
+    worst = 0.0
+    for batch in batches:
+        x, _, avg, _ = batch
+        r, _, confidence, _ = align.reward_forward(rm, config, batch)
+        start = np.argmax(avg > 0, axis=1) + 1
+        got = sess.run(["reward", "confidence"], {"input_ids": x, "answer_start": start.astype(np.int64)})
+        worst = max(worst, float(np.max(np.abs(got[0] - r))), float(np.max(np.abs(got[1] - confidence))))
     return worst

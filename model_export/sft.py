@@ -450,9 +450,15 @@ def answer(params, config, tok, questions: list[str], chat: bool = True, max_new
            temperature: float = 0.0, rng=None) -> list[str]:
     """The model's replies: in the chat format, or (chat=False, for the base
     model) the question as plain text followed by a space, continued."""
+    return [tok.decode(o).strip() for o in reply_ids(params, config, tok, questions, chat, max_new_tokens,
+                                                     temperature, rng)]
+
+
+def reply_ids(params, config, tok, questions: list[str], chat: bool = True, max_new_tokens: int = 32,
+              temperature: float = 0.0, rng=None) -> list[list[int]]:
+    """The token ids of the replies `answer` decodes (without the stop token)."""
     prompts = [encode_prompt(tok, q) if chat else tok.encode(q + " ") for q in questions]
-    outs = generate(params, config, prompts, max_new_tokens, tok.eot_id, temperature, rng)
-    return [tok.decode(o).strip() for o in outs]
+    return generate(params, config, prompts, max_new_tokens, tok.eot_id, temperature, rng)
 
 
 # ---------------------------------------------------------------------------

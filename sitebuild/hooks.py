@@ -27,8 +27,8 @@ from sitebuild import cells, mathrender, vendor  # noqa: E402
 
 settings = {}
 # What the site ships from the model build, under site/assets/model/.
-MODEL_FILES = ["model.onnx", "model_sft.onnx", "model_rlhf.onnx", "model_agent.onnx", "tokenizer.json", "knowledge.json",
-               "report.json", "run.py"]
+MODEL_FILES = ["model.onnx", "model_sft.onnx", "model_rlhf.onnx", "model_agent.onnx", "model_reward.onnx",
+               "tokenizer.json", "knowledge.json", "report.json", "run.py"]
 artifacts = {"dir": None}
 
 

@@ -27,7 +27,7 @@ const ORT_WASM = "ort-wasm-simd-threaded.wasm";
 
 // Checkpoints the build may ship. model.onnx always; the others once report.json lists them.
 export const CHECKPOINTS = [
-  { name: "model", file: "model.onnx", label: "pre-trained" },
+  { name: "model", file: "model.onnx", label: "pre-trained (base)" },
   { name: "sft", file: "model_sft.onnx", label: "instruction-tuned (SFT)" },
   { name: "rlhf", file: "model_rlhf.onnx", label: "preference-tuned (RLHF)" },
   { name: "agent", file: "model_agent.onnx", label: "agent (tool use)" },

@@ -27,6 +27,11 @@ const WIDGETS = [
     module: "./agent-panel.js",
     mount: (mod, el) => mod.mountAgentPanel(el),
   },
+  {
+    selector: ".reward-scorer",
+    module: "./reward-scorer.js",
+    mount: (mod, el) => mod.mountRewardScorer(el),
+  },
 ];
 
 for (const widget of WIDGETS) {

@@ -134,7 +134,7 @@ def all_pages():
 def pages_with_demos():
     """URL paths of the pages whose Markdown holds a demo or a cell (known before the build)."""
     marks = ("tokenizer-playground", "live-training", "generation-lab", "attention-view",
-             "embedding-neighbours", "```pycell")
+             "embedding-neighbours", "reward-scorer", "```pycell")
     return [page_url(md) for md in sorted((ROOT / "docs").rglob("*.md"))
             if any(m in md.read_text(encoding="utf-8") for m in marks)]
 
@@ -209,6 +209,13 @@ def open_agent_panel(page):
     assert node.get_attribute("data-state") != "error", node.locator(".agent-status").first.text_content()
 
 
+def open_reward_scorer(page):
+    node = page.locator(".reward-scorer").first
+    node.locator(".rs-score").click()  # loads the reward model, scores the preset answers
+    _wait_state(page, ".reward-scorer", ("done", "error", "invalid"))
+    assert node.get_attribute("data-state") == "done", node.locator(".rs-status").first.text_content()
+
+
 def open_cell_editor(page):
     cell = page.locator(".pycell").first
     cell.locator(".pycell-code").click()
@@ -223,6 +230,7 @@ DEMOS = {  # selector present on the page -> how to open it
     ".embedding-neighbours": open_embedding_neighbours,
     ".schema-playground": open_schema_playground,
     ".agent-panel": open_agent_panel,
+    ".reward-scorer": open_reward_scorer,
     ".pycell": open_cell_editor,
 }
 

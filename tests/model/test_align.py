@@ -109,19 +109,21 @@ def test_reward_backward_matches_finite_differences(world, tok, tiny):
     rm = align.reward_init(base, tiny)
     rm["reward.w"][...] = np.random.default_rng(0).normal(size=tiny.n_embd)
     q = qa(world, "country", "France", "capital")
-    x, last = align.pad_sequences([align.conversation(tok, q.question, q.answer),
-                                   align.conversation(tok, q.question, "Paris.")], tok.eot_id)
+    rm["reward.u"][0] = 0.7
+    batch = align.reward_batch(tok, tiny, [q.question] * 2, [q.answer, "Paris."])
     flat = model.flat_of(rm)
     g = np.zeros_like(flat)
-    align.reward_loss_and_grads(rm, tiny, g, x, last, 1)
+    align.reward_loss_and_grads(rm, tiny, g, batch, 1)
     rng = np.random.default_rng(2)
     n = model.num_params(tiny)
-    for i in list(rng.choice(n, 6, replace=False)) + [n + 3, len(flat) - 1]:
+    # backbone weights (reached through the last hidden state and through the
+    # logits), the head's w, b and u
+    for i in list(rng.choice(n, 6, replace=False)) + [n + 3, len(flat) - 2, len(flat) - 1]:
         old = flat[i]
         losses = []
         for h in (1e-6, -1e-6):
             flat[i] = old + h
-            losses.append(align.reward_loss_and_grads(rm, tiny, np.zeros_like(flat), x, last, 1)[0])
+            losses.append(align.reward_loss_and_grads(rm, tiny, np.zeros_like(flat), batch, 1)[0])
         flat[i] = old
         assert g[i] == pytest.approx((losses[0] - losses[1]) / 2e-6, rel=1e-4, abs=1e-9)
 
@@ -195,5 +197,25 @@ def test_align_stages_runs_and_is_deterministic(world, tok, tiny):
         assert after["invented_rate"] <= before["invented_rate"]
         assert after["held_out_accuracy"] <= before["held_out_accuracy"]
         assert after["invented_rate"] <= rows[0]["invented_rate"] * (1 - after["share"]) + 1 / 8 + 1e-9
+        if "first_token" in after:  # the same rule on the probe's score: also only ever abstains more
+            assert after["first_token"]["invented_rate"] <= rows[0]["invented_rate"]
+            assert after["first_token"]["held_out_accuracy"] <= rows[0]["held_out_accuracy"]
+    assert set(rep["abstention"]["auc"]) == {"confidence", "first_token"}
+    assert all(v is None or 0.0 <= v <= 1.0 for v in rep["abstention"]["auc"].values())
     import json
     json.dumps(rep)  # the build writes it into report.json
+
+
+def test_auc_and_probe():
+    """auc counts ordered (positive, negative) pairs, ties half; the probe
+    separates what a line separates, and scores new points the same way."""
+    assert align.auc(np.array([3.0, 2.0, 1.0, 0.0]), np.array([True, True, False, False])) == 1.0
+    assert align.auc(np.array([0.0, 1.0]), np.array([True, False])) == 0.0
+    assert align.auc(np.array([1.0, 1.0]), np.array([True, False])) == 0.5
+    assert np.isnan(align.auc(np.array([1.0]), np.array([True])))
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(400, 5)) * [1, 1, 1, 1, 100]   # scales differ: the probe standardises
+    y = (X[:, 0] - X[:, 1] > 0).astype(float)
+    score = align.fit_probe(X, y)
+    X_new = rng.normal(size=(200, 5)) * [1, 1, 1, 1, 100]
+    assert align.auc(score(X_new), X_new[:, 0] - X_new[:, 1] > 0) > 0.98

@@ -35,6 +35,7 @@ def test_artifacts_complete(smoke_dir):
     assert report["n_params"] == model.num_params(model.GPTConfig(**report["model"]))
     assert 0 <= report["capitals"]["accuracy"] <= 1 and report["capitals"]["total"] == len(report["capitals"]["completions"])
     assert report["onnx"]["max_abs_diff_vs_numpy"] < 1e-4
+    assert report["reward_onnx"]["max_abs_diff_vs_numpy"] < 1e-4 and report["reward_onnx"]["bytes"] > 0
     assert smoke_dir.parent == build.CACHE_DIR and smoke_dir.name.startswith("smoke-")
 
 
@@ -152,3 +153,15 @@ def test_cache_key_covers_every_module_the_build_imports():
             "print(' '.join(sorted(n.split('.')[1] for n in sys.modules if n.startswith('model_export.'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=build.ROOT)
     assert set(out.stdout.split()) <= set(build.BUILD_MODULES)
+
+
+def test_page_checkpoint_list_matches_the_build():
+    """model-runtime.js keeps a fallback list of checkpoints for when report.json
+    lists none; it must name the same files with the same labels as the build."""
+    import re
+    js = (build.CODE_DIR.parent / "docs/javascripts/model-runtime.js").read_text()
+    block = js[js.index("export const CHECKPOINTS"):]
+    block = block[:block.index("];")]
+    listed = [dict(zip(("name", "file", "label"), m)) for m in
+              re.findall(r'name: "([^"]+)", file: "([^"]+)", label: "([^"]+)"', block)]
+    assert listed == [{k: c[k] for k in ("name", "file", "label")} for c in build.CHECKPOINTS]

@@ -70,3 +70,38 @@ def test_parity_real_text(smoke_dir):
     sess = export.session(smoke_dir / "model.onnx")
     assert export.parity(sess, params, cfg, seqs) < 1e-4
     assert export.parity(sess, params, cfg, seqs, prefill=5) < 1e-4
+
+
+def test_reward_model_parity():
+    """The reward model (backbone + head reading the last hidden state and the
+    answer's mean log-probability) gives onnxruntime's reward and confidence."""
+    from model_export import align
+    rm = align.reward_init(model.init_params(TINY, seed=0), TINY)
+    flat = model.flat_of(rm)
+    rng = np.random.default_rng(3)
+    flat += rng.normal(size=flat.shape).astype(np.float32) * 0.2
+    m = export.to_onnx(rm, TINY, eot_id=7)
+    onnx.checker.check_model(m, full_check=True)
+    sess = export.session(m)
+    assert [i.name for i in sess.get_inputs()] == ["input_ids", "answer_start"]
+    assert [o.name for o in sess.get_outputs()] == ["reward", "confidence"]
+    assert sess.get_modelmeta().custom_metadata_map["format"] == "llm-guide-reward-v1"
+
+    def batch(rows, T, starts):  # equal-length conversations; the answer runs from start to the end
+        x = rng.integers(0, TINY.vocab_size, size=(rows, T))
+        y = np.zeros_like(x)
+        y[:, :-1] = x[:, 1:]
+        avg = np.zeros(x.shape)
+        for i, s in enumerate(starts):
+            avg[i, s - 1:T - 1] = 1.0 / (T - s)
+        return x, y, avg, np.full(rows, T - 1)
+
+    batches = [batch(1, 2, [1]), batch(1, 9, [4]), batch(3, TINY.block_size, [1, 10, 23])]
+    assert export.reward_parity(sess, rm, TINY, batches) < 1e-4
+    # the confidence really is the answer's mean log-probability
+    x, _, avg, _ = batches[1]
+    logits = model.forward(rm, TINY, x)["logits"][0].astype(np.float64)
+    logp = logits - np.log(np.exp(logits - logits.max(-1, keepdims=True)).sum(-1, keepdims=True)) - logits.max(-1, keepdims=True)
+    want = np.mean([logp[t - 1, x[0, t]] for t in range(4, 9)])
+    got = sess.run(["confidence"], {"input_ids": x, "answer_start": np.array([4])})[0]
+    assert got[0] == pytest.approx(want, abs=1e-4)

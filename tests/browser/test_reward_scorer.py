@@ -1,0 +1,345 @@
+"""The reward scorer in a real browser: the build's reward model scores answers in the page, offline.
+
+Contract under test (docs/javascripts/reward-scorer.js):
+
+* the page's reward and confidence of every answer equal onnxruntime's in
+  Python on the same file (model_reward.onnx as the site serves it), fed the
+  inputs align.reward_batch builds from the stripped question and answer (to
+  1e-3; the token ids and answer_start exactly), also for an answer longer
+  than the context (which the page says it cut);
+* the table is sorted by reward, the top row marked, each number shown as the
+  page's own value rounded (reward and mean log-prob signed with 2 decimals,
+  exp(confidence) in %), the bars run from the lowest reward to the highest;
+* editing, adding and removing answers and scoring again reuses the session:
+  model_reward.onnx is fetched once;
+* nothing model-related loads before the first Score; a 404 on
+  model_reward.onnx shows a message naming the file; an empty answer (or
+  question) shows a message and loads nothing;
+* keyboard only works, axe finds nothing serious with results shown (light
+  and dark), and it fits a 360 px screen; no request leaves the site and
+  nothing is logged as an error.
+
+Where the widget comes from: until a docs page holds it, the test serves PAGE
+with the widget's div added. Every request for PAGE goes through Playwright's
+page.route, which fetches the real built page from the test server and inserts
+WIDGET_HTML before its </article>; the page's own script tags (widgets.js as a
+module, like every page) then mount it as they would a div written in the
+Markdown. No copy of the site, no second server. Once the div is in the page's
+Markdown (docs/training/rlhf.md), the built HTML already has it and nothing is
+injected: the tests then run on the real page, whatever its presets (they set
+the inputs they need). To test another page, change PAGE.
+"""
+
+import json
+import math
+import re
+import urllib.parse
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from model_export import align, export
+from model_export.tokenizer import Tokenizer
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parents[2]
+PAGE = "/training/rlhf/"  # the page that shows the widget (injected if its HTML lacks it)
+QUESTION = "What is the capital of France?"
+ANSWERS = ["The capital of France is Paris.", "Paris.", "The capital of France is Rome.",
+           "I don't know a country called France."]
+WIDGET_HTML = ('<div class="lab reward-scorer" data-question="What is the capital of France?" data-answers=\'['
+               + ", ".join(json.dumps(a).replace("'", "&#39;") for a in ANSWERS) + "]'></div>")
+REWARD_FILE = "model_reward.onnx"
+TIMEOUT_MS = 60_000
+TOLERANCE = 1e-3
+MODEL_RELATED = (".onnx", "tokenizer.json", "/vendor/onnxruntime-web/")
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
+
+
+# ------------------------------------------------------------------------------------
+# Python's side
+
+
+@pytest.fixture(scope="module")
+def python_side(site_dir):
+    """score(question, answers) -> [(reward, confidence, ids, answer_start)], by onnxruntime in Python."""
+    model_dir = Path(site_dir) / "assets" / "model"
+    session = export.session(model_dir / REWARD_FILE)
+    meta = session.get_modelmeta().custom_metadata_map
+    assert meta["format"] == "llm-guide-reward-v1"
+    tok = Tokenizer.load(model_dir / "tokenizer.json")
+    config = SimpleNamespace(block_size=int(meta["block_size"]))
+
+    def score(question, answers):
+        out = []
+        for answer in answers:
+            x, _, avg, _ = align.reward_batch(tok, config, [question.strip()], [answer.strip()])
+            start = (np.argmax(avg > 0, axis=1) + 1).astype(np.int64)  # as export.reward_parity
+            reward, confidence = session.run(["reward", "confidence"], {"input_ids": x, "answer_start": start})
+            out.append((float(reward[0]), float(confidence[0]), x[0].tolist(), int(start[0])))
+        return out
+
+    return SimpleNamespace(score=score, tok=tok, block_size=config.block_size)
+
+
+# ------------------------------------------------------------------------------------
+# The page's side
+
+
+def open_scorer(guide, site_dir):
+    """Open PAGE with the widget on it (injected unless the built page has it); returns the widget."""
+    built = (Path(site_dir) / PAGE.strip("/") / "index.html").read_text(encoding="utf-8")
+    if not re.search(r'class="[^"]*\breward-scorer\b', built):
+        def inject(route):
+            response = route.fetch()
+            body = response.text()
+            assert "</article>" in body, f"{PAGE} has no </article> to put the widget before"
+            route.fulfill(response=response, body=body.replace("</article>", WIDGET_HTML + "</article>", 1))
+        guide.page.route(guide.base_url + PAGE, inject)
+    page = guide.open(PAGE)
+    node = page.locator(".reward-scorer").first
+    page.wait_for_function("n => n.dataset.state === 'idle'", arg=node.element_handle(), timeout=TIMEOUT_MS)
+    return node
+
+
+def model_requests(guide):
+    return [u for u in guide.requests if any(m in urllib.parse.urlsplit(u).path for m in MODEL_RELATED)]
+
+
+def wait_state(guide, node, states, timeout=TIMEOUT_MS):
+    try:
+        guide.page.wait_for_function("([n, states]) => states.includes(n.dataset.state)",
+                                     arg=[node.element_handle(), list(states)], timeout=timeout, polling=50)
+    except Exception as exc:
+        raise AssertionError(
+            f"never reached {states}: state={node.get_attribute('data-state')!r}, "
+            f"status={node.locator('.rs-status').text_content()!r}, "
+            f"console={guide.console_errors!r}, page errors={guide.page_errors!r}") from exc
+
+
+def set_inputs(node, question, answers):
+    """Fill the question and exactly len(answers) answer inputs, adding or removing rows as a reader would."""
+    node.locator(".rs-question").fill(question)
+    while node.locator(".rs-answer").count() < len(answers):
+        node.get_by_role("button", name="Add an answer").click()
+    while node.locator(".rs-answer").count() > len(answers):
+        node.locator(".rs-remove").last.click()
+    for i, answer in enumerate(answers):
+        node.locator(".rs-answer").nth(i).fill(answer)
+
+
+def score(guide, node):
+    node.get_by_role("button", name="Score", exact=True).click()
+    wait_state(guide, node, ("done", "error", "invalid"))
+    assert node.get_attribute("data-state") == "done", node.locator(".rs-status").text_content()
+    return json.loads(node.get_attribute("data-results"))
+
+
+def signed(x):
+    s = f"{abs(x):.2f}"
+    return s if s == "0.00" else ("−" if x < 0 else "+") + s
+
+
+def per_token(confidence):
+    p = math.exp(confidence) * 100
+    return "<0.1%" if p < 0.1 else f"{p:.{1 if p < 10 else 0}f}%"
+
+
+def check_against_python(node, results, want, answers):
+    """The page's numbers are Python's; the table shows them sorted, rounded and marked."""
+    assert [r["answer"] for r in results] == [a.strip() for a in answers]
+    for r, (reward, confidence, ids, start), answer in zip(results, want, answers):
+        assert r["ids"] == ids and r["answerStart"] == start, answer
+        assert abs(r["reward"] - reward) < TOLERANCE, (answer, r["reward"], reward)
+        assert abs(r["confidence"] - confidence) < TOLERANCE, (answer, r["confidence"], confidence)
+    rows = node.locator("tbody tr.rs-row")
+    assert rows.count() == len(answers)
+    order = [int(i) for i in rows.evaluate_all("rs => rs.map(r => r.dataset.index)")]
+    assert [results[i]["reward"] for i in order] == sorted((r["reward"] for r in results), reverse=True)
+    shown = rows.evaluate_all("""rs => rs.map(r => ({
+        no: r.querySelector('.rs-input-no').textContent, text: r.querySelector('.rs-text').textContent,
+        reward: r.querySelector('.rs-reward-value').textContent, confidence: r.querySelector('.rs-confidence').textContent,
+        perToken: r.querySelector('.rs-per-token').textContent, top: r.classList.contains('rs-top'),
+        mark: !!r.querySelector('.rs-top-mark'), bar: r.querySelector('.rs-bar').getBoundingClientRect().width}))""")
+    for k, (i, s) in enumerate(zip(order, shown)):
+        r = results[i]
+        assert s["no"] == str(i + 1) and s["text"] == r["answer"]
+        assert (s["reward"], s["confidence"], s["perToken"]) == (
+            signed(r["reward"]), signed(r["confidence"]), per_token(r["confidence"]))
+        assert s["top"] == (k == 0) and s["mark"] == (k == 0 and len(answers) > 1)
+    bars = [s["bar"] for s in shown]
+    assert bars == sorted(bars, reverse=True)  # longer bar, higher reward
+    if len(set(r["reward"] for r in results)) > 1:
+        assert bars[-1] < 0.1 * bars[0]  # the lowest reward: a sliver
+
+
+# ------------------------------------------------------------------------------------
+# Tests
+
+
+def test_nothing_loads_before_the_first_click(guide, site_dir):
+    node = open_scorer(guide, site_dir)
+    guide.page.wait_for_timeout(300)
+    assert model_requests(guide) == []
+    assert not any(REWARD_FILE in u for u in guide.requests)
+    # the presets are the div's (data-question, data-answers)
+    preset_question = node.get_attribute("data-question")
+    preset_answers = json.loads(node.get_attribute("data-answers"))
+    assert node.locator(".rs-question").input_value() == preset_question
+    assert node.locator(".rs-answer").evaluate_all("xs => xs.map(x => x.value)") == preset_answers
+    assert node.locator(".rs-results").is_hidden()
+    guide.assert_stays_on_site()
+    guide.assert_no_errors()
+
+
+def test_scores_match_python_and_rescoring_reuses_the_session(guide, site_dir, python_side):
+    node = open_scorer(guide, site_dir)
+    seen = guide.watch_text(node.locator(".rs-status"))
+    set_inputs(node, QUESTION, ANSWERS)
+    results = score(guide, node)
+    check_against_python(node, results, python_side.score(QUESTION, ANSWERS), ANSWERS)
+    assert any(t.startswith("Loading the reward model") and REWARD_FILE in t for t in seen), seen  # progress
+    assert node.locator(".rs-notes").is_hidden()  # nothing was cut
+
+    # edit one, remove one, add a long one (longer than the context) and one with spaces around it
+    long_answer = "The capital of France is Paris, a big city on a river. " * 16
+    answers = [ANSWERS[0], "  The capital of France is Madrid.  ", ANSWERS[3], long_answer]
+    question = "  Which city is the capital of France?"
+    node.locator(".rs-answer").nth(1).fill(answers[1])
+    node.locator(".rs-remove").nth(2).click()  # "The capital of France is Rome." goes
+    node.get_by_role("button", name="Add an answer").click()
+    node.locator(".rs-answer").last.fill(long_answer)
+    node.locator(".rs-question").fill(question)
+    assert "Changed since the last score" in node.locator(".rs-status").text_content()
+    results = score(guide, node)
+    want = python_side.score(question, answers)
+    check_against_python(node, results, want, answers)
+    assert len(want[3][2]) == python_side.block_size and results[3]["cut"] > 0  # the long one was cut...
+    assert [r["cut"] for r in results[:3]] == [0, 0, 0]
+    notes = node.locator(".rs-notes")
+    assert notes.is_visible()  # ... and the page says so, for that answer only
+    assert f"at most {python_side.block_size} tokens" in notes.text_content()
+    assert node.locator(".rs-cut").all_text_contents()[0].startswith("Answer 4:")
+    assert node.locator(".rs-cut-mark").count() == 1
+    assert sum(REWARD_FILE in u for u in guide.requests) == 1  # one download, one session
+    assert node.locator(".rs-status").text_content().startswith("Scored 4 answers")
+    guide.assert_stays_on_site()
+    guide.assert_no_errors()
+
+
+def test_missing_reward_model_names_the_file(guide, site_dir):
+    guide.page.route(f"**/assets/model/{REWARD_FILE}", lambda route: route.fulfill(status=404, body="not found"))
+    node = open_scorer(guide, site_dir)
+    node.get_by_role("button", name="Score", exact=True).click()
+    wait_state(guide, node, ("error", "done"))
+    assert node.get_attribute("data-state") == "error"
+    status = node.locator(".rs-status")
+    assert REWARD_FILE in status.text_content() and "404" in status.text_content(), status.text_content()
+    assert "lab-error" in status.get_attribute("class")
+    assert status.is_visible()
+    # the browser logs the 404 itself; nothing else may be logged
+    others = [(t, u) for t, u in guide.unexpected_console_errors() if not u.endswith("/" + REWARD_FILE)]
+    assert others == [] and guide.page_errors == []
+
+
+def test_empty_answer_or_question_gives_a_message(guide, site_dir):
+    node = open_scorer(guide, site_dir)
+    set_inputs(node, QUESTION, ANSWERS[:2])
+    node.locator(".rs-answer").nth(1).fill("   ")
+    node.get_by_role("button", name="Score", exact=True).click()
+    wait_state(guide, node, ("invalid",))
+    status = node.locator(".rs-status")
+    assert "Answer 2 is empty" in status.text_content() and "lab-error" in status.get_attribute("class")
+    assert node.locator(".rs-answer").nth(1).get_attribute("aria-invalid") == "true"
+    assert node.locator(".rs-answer").nth(1).evaluate("e => e === document.activeElement")  # focus on it
+    node.get_by_role("button", name="Add an answer").click()  # a new, empty row: still refused
+    node.locator(".rs-answer").nth(1).fill("Paris.")
+    node.get_by_role("button", name="Score", exact=True).click()
+    wait_state(guide, node, ("invalid",))
+    assert "Answer 3 is empty" in status.text_content()
+    node.locator(".rs-remove").nth(2).click()
+    node.locator(".rs-question").fill(" ")
+    node.get_by_role("button", name="Score", exact=True).click()
+    wait_state(guide, node, ("invalid",))
+    assert "Type a question first" in status.text_content()
+    assert model_requests(guide) == []  # refused before anything loads
+    assert node.locator(".rs-results").is_hidden()
+    guide.assert_no_errors()
+
+
+def test_keyboard_only(guide, site_dir, python_side):
+    node = open_scorer(guide, site_dir)
+    page = guide.page
+    set_inputs(node, QUESTION, ANSWERS[:2])
+    node.get_by_role("button", name="Add an answer").focus()
+    page.keyboard.press("Enter")  # adds a row and puts the cursor in it
+    assert node.locator(".rs-answer").count() == 3
+    assert node.locator(".rs-answer").nth(2).evaluate("e => e === document.activeElement")
+    page.keyboard.type("The capital of France is Lyon.")
+    page.keyboard.press("Tab")  # to the new row's Remove
+    assert node.get_by_role("button", name="Remove answer 3").evaluate("e => e === document.activeElement")
+    node.get_by_label("Answer 2", exact=True).focus()
+    page.keyboard.press("Enter")  # Enter in an answer scores
+    wait_state(guide, node, ("done", "error"))
+    answers = [*ANSWERS[:2], "The capital of France is Lyon."]
+    check_against_python(node, json.loads(node.get_attribute("data-results")), python_side.score(QUESTION, answers), answers)
+    node.get_by_role("button", name="Remove answer 1").focus()
+    page.keyboard.press("Enter")
+    assert node.locator(".rs-answer").count() == 2
+    assert node.locator(".rs-remove").first.evaluate("e => e === document.activeElement")  # focus stays in the list
+    page.keyboard.press("Enter")  # down to one answer: it cannot go, and the cursor goes to it
+    assert node.locator(".rs-answer").count() == 1 and node.locator(".rs-remove").is_disabled()
+    assert node.locator(".rs-answer").evaluate("e => e === document.activeElement")
+    guide.assert_no_errors()
+
+
+def axe_violations(page):
+    if not page.evaluate("() => typeof window.axe === 'object'"):
+        page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+    found = page.evaluate("""async () => (await axe.run(document.querySelector('.reward-scorer'),
+        {resultTypes: ['violations']})).violations.map(v => ({id: v.id, impact: v.impact,
+        nodes: v.nodes.map(n => n.html.slice(0, 120))}))""")
+    return [v for v in found if v["impact"] in ("serious", "critical")]
+
+
+@pytest.mark.parametrize("scheme", ("light", "dark"))
+def test_axe_with_results_shown(guide, site_dir, scheme):
+    if not AXE_JS.is_file():
+        pytest.fail("node_modules/axe-core is missing: run `npm ci`")
+    page = guide.page
+    page.emulate_media(color_scheme=scheme)
+    page.add_init_script("for (const k of Object.keys(localStorage)) if (k.endsWith('__palette')) localStorage.removeItem(k);")
+    node = open_scorer(guide, site_dir)
+    set_inputs(node, QUESTION, [*ANSWERS, "Paris. " * 40])  # a cut answer: the note shows too
+    score(guide, node)
+    assert node.locator(".rs-notes").is_visible()
+    assert axe_violations(page) == []
+    node.locator(".rs-answer").first.fill("")  # and the error state
+    node.get_by_role("button", name="Score", exact=True).click()
+    wait_state(guide, node, ("invalid",))
+    assert axe_violations(page) == []
+    guide.assert_no_errors()
+
+
+def test_phone_width(guide, site_dir):
+    page = guide.page
+    page.set_viewport_size({"width": 360, "height": 740})
+    node = open_scorer(guide, site_dir)
+    set_inputs(node, QUESTION, [*ANSWERS, "Paris. " * 40])
+    score(guide, node)
+    probe = page.evaluate("""() => {
+        const doc = document.documentElement;
+        const controls = Array.from(document.querySelectorAll('.reward-scorer :is(button, input)')).map(e => e.getBoundingClientRect());
+        const off = controls.filter(r => r.left < -1 || r.right > doc.clientWidth + 1).length;
+        let overlaps = 0;
+        for (let i = 0; i < controls.length; i++) for (let j = i + 1; j < controls.length; j++) {
+            const a = controls[i], b = controls[j];
+            if (Math.min(a.right, b.right) - Math.max(a.left, b.left) > 1 && Math.min(a.bottom, b.bottom) - Math.max(a.top, b.top) > 1) overlaps++;
+        }
+        return {over: doc.scrollWidth - doc.clientWidth, off, overlaps};
+    }""")
+    assert probe == {"over": 0, "off": 0, "overlaps": 0}, probe
+    guide.assert_no_errors()
