@@ -143,6 +143,8 @@ class CachedLogits:
 
     def __call__(self, ids: list[int]) -> np.ndarray:
         ids = list(ids)
+        if not ids:
+            raise ValueError("no tokens: the model needs at least one to predict the next")
         if len(ids) > self.config.block_size:
             raise ContextFull(f"the transcript is longer than the {self.config.block_size}-token context")
         n = 0

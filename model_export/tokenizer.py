@@ -128,7 +128,13 @@ class Tokenizer:
         return self.vocab[id]
 
     def decode(self, ids: list[int]) -> str:
-        return b"".join(self.vocab[i] for i in ids).decode("utf-8", errors="replace")
+        return b"".join(self.token_bytes(i) for i in ids).decode("utf-8", errors="replace")
+
+    def token_bytes(self, i: int) -> bytes:
+        # a negative id would silently index from the end of the list; the JS twin rejects it too
+        if not 0 <= i < len(self.vocab):
+            raise ValueError(f"token id {i} is not in 0..{len(self.vocab) - 1}")
+        return self.vocab[i]
 
     def to_json(self) -> dict:
         return {"version": 1, "pattern": PATTERN, "merges": [list(m) for m in self.merges],

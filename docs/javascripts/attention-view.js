@@ -15,7 +15,7 @@
 // Test hooks: each token chip carries data-index and, while a token is
 // selected, data-weight (the exact probability); the root carries data-state.
 
-import { attentionWeight, el, loadModelWithStatus, showToken } from "./model-runtime.js";
+import { attentionWeight, el, loadModelWithStatus, showFailure, showToken } from "./model-runtime.js";
 
 export const PRONOUN_SENTENCE = "The animal didn't cross the road because it was too wide";
 const AVERAGE = -1;
@@ -139,9 +139,7 @@ class AttentionView {
       this.select(q);
       this.root.dataset.state = "done";
     } catch (err) {
-      this.root.dataset.state = "error";
-      this.status.classList.add("lab-error");
-      if (err?.name !== "LoadError") this.status.textContent = `Something went wrong: ${err.message || err}`;
+      showFailure(this.root, this.status, err);
     } finally {
       this.showBtn.disabled = false;
       this.pronounBtn.disabled = false;

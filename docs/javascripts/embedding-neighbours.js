@@ -10,7 +10,7 @@
 // loads on the first click. A text that is several tokens offers each of them.
 // Clicking a neighbour explores it in turn.
 
-import { el, loadModelWithStatus, showToken } from "./model-runtime.js";
+import { el, loadModelWithStatus, showFailure, showToken } from "./model-runtime.js";
 
 const SHOW = 10;
 let uid = 0;
@@ -82,9 +82,7 @@ class Neighbours {
       this.showFor(ids[0]);
       this.root.dataset.state = "done";
     } catch (err) {
-      this.root.dataset.state = "error";
-      this.status.classList.add("lab-error");
-      if (err?.name !== "LoadError") this.status.textContent = `Something went wrong: ${err.message || err}`;
+      showFailure(this.root, this.status, err);
     } finally {
       this.findBtn.disabled = false;
     }

@@ -701,6 +701,16 @@ export function el(tag, attrs = {}, ...children) {
 // Loads checkpoint `name` while writing what is downloading into statusEl
 // (bytes of model.onnx and of the runtime); on failure, says which file and why.
 export async function loadModelWithStatus(name, statusEl) {
+  const t0 = performance.now();
+  const model = await loadWithStatus(statusEl, "the model", (onProgress) => loadModel(name, { onProgress }));
+  return { model, ms: performance.now() - t0 };
+}
+
+// load(onProgress) with its progress written into statusEl ("Loading the
+// model: model.onnx 1.2 MB of 2.7 MB, …"), and on failure a message naming the
+// file (LoadError) or the reason, with statusEl marked as an error. Resolves to
+// what load resolves to; rethrows its error.
+export async function loadWithStatus(statusEl, what, load) {
   const progress = new Map();
   let settled = false; // after success or failure, late progress (another file still arriving) must not overwrite the message
   const show = () => {
@@ -709,26 +719,31 @@ export async function loadModelWithStatus(name, statusEl) {
     for (const [file, p] of progress) {
       parts.push(p.done ? `${file} ${formatBytes(p.loaded)} ✓` : `${file} ${formatBytes(p.loaded)} of ${formatBytes(p.total)}`);
     }
-    statusEl.textContent = `Loading the model: ${parts.join(", ") || "starting"}…`;
+    statusEl.textContent = `Loading ${what}: ${parts.join(", ") || "starting"}…`;
   };
   statusEl.classList.remove("lab-error");
-  statusEl.textContent = "Loading the model…";
-  const t0 = performance.now();
+  statusEl.textContent = `Loading ${what}…`;
   try {
-    const model = await loadModel(name, {
-      onProgress: (p) => {
-        progress.set(p.file, p);
-        show();
-      },
+    const loaded = await load((p) => {
+      progress.set(p.file, p);
+      show();
     });
     settled = true;
-    return { model, ms: performance.now() - t0 };
+    return loaded;
   } catch (err) {
     settled = true;
     statusEl.classList.add("lab-error");
-    statusEl.textContent = err instanceof LoadError ? `${err.message}.` : `Could not start the model: ${err.message || err}.`;
+    statusEl.textContent = err instanceof LoadError ? `${err.message}.` : `Could not start ${what}: ${err.message || err}.`;
     throw err;
   }
+}
+
+// A demo's run failed: its state and status say so. A failed load has already
+// written its message (loadWithStatus); anything else gets one here.
+export function showFailure(root, statusEl, err) {
+  root.dataset.state = "error";
+  statusEl.classList.add("lab-error");
+  if (!(err instanceof LoadError)) statusEl.textContent = `Something went wrong: ${err.message || err}`;
 }
 
 // A colour per token position (alternating hues, readable in light and dark).

@@ -32,7 +32,7 @@
 // order of the inputs, {answer, reward, confidence, ids, answerStart, cut}.
 
 import {
-  el, fetchBytes, formatBytes, loadOrt, loadTokenizer, LoadError, MODEL_DIR, readOnnx, SESSION_OPTIONS,
+  el, fetchBytes, loadOrt, loadTokenizer, loadWithStatus, LoadError, MODEL_DIR, readOnnx, SESSION_OPTIONS,
   yieldToBrowser,
 } from "./model-runtime.js";
 
@@ -348,26 +348,11 @@ class Scorer {
   async load() {
     if (this.model) return this.model;
     this.setState("loading");
-    const progress = new Map();
-    let settled = false; // late progress (another file still arriving) must not overwrite the outcome
-    const show = () => {
-      if (settled) return;
-      const parts = [...progress.values()].map((p) => p.done ? `${p.file} ${formatBytes(p.loaded)} ✓`
-        : `${p.file} ${formatBytes(p.loaded)} of ${formatBytes(p.total)}`);
-      this.say(`Loading the reward model: ${parts.join(", ") || "starting"}…`);
-    };
-    show();
     try {
-      this.model = await loadRewardModel((p) => {
-        progress.set(p.file, p);
-        show();
-      });
-      settled = true;
+      this.model = await loadWithStatus(this.status, "the reward model", loadRewardModel);
       return this.model;
     } catch (err) {
-      settled = true;
-      this.setState("error");
-      this.say(err instanceof LoadError ? `${err.message}.` : `Could not start the reward model: ${err.message || err}.`, true);
+      this.setState("error"); // loadWithStatus wrote the message: which file failed, or why
       throw err;
     }
   }

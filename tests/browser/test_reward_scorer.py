@@ -19,15 +19,8 @@ Contract under test (docs/javascripts/reward-scorer.js):
   and dark), and it fits a 360 px screen; no request leaves the site and
   nothing is logged as an error.
 
-Where the widget comes from: until a docs page holds it, the test serves PAGE
-with the widget's div added. Every request for PAGE goes through Playwright's
-page.route, which fetches the real built page from the test server and inserts
-WIDGET_HTML before its </article>; the page's own script tags (widgets.js as a
-module, like every page) then mount it as they would a div written in the
-Markdown. No copy of the site, no second server. Once the div is in the page's
-Markdown (docs/training/rlhf.md), the built HTML already has it and nothing is
-injected: the tests then run on the real page, whatever its presets (they set
-the inputs they need). To test another page, change PAGE.
+The widget is the one on PAGE (docs/training/rlhf.md); the tests set the
+inputs they need, whatever the page's presets.
 """
 
 import json
@@ -46,12 +39,10 @@ from model_export.tokenizer import Tokenizer
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
-PAGE = "/training/rlhf/"  # the page that shows the widget (injected if its HTML lacks it)
+PAGE = "/training/rlhf/"  # the page that shows the widget
 QUESTION = "What is the capital of France?"
 ANSWERS = ["The capital of France is Paris.", "Paris.", "The capital of France is Rome.",
            "I don't know a country called France."]
-WIDGET_HTML = ('<div class="lab reward-scorer" data-question="What is the capital of France?" data-answers=\'['
-               + ", ".join(json.dumps(a).replace("'", "&#39;") for a in ANSWERS) + "]'></div>")
 REWARD_FILE = "model_reward.onnx"
 TIMEOUT_MS = 60_000
 TOLERANCE = 1e-3
@@ -90,15 +81,9 @@ def python_side(site_dir):
 
 
 def open_scorer(guide, site_dir):
-    """Open PAGE with the widget on it (injected unless the built page has it); returns the widget."""
+    """Open PAGE and return its reward scorer, mounted and idle."""
     built = (Path(site_dir) / PAGE.strip("/") / "index.html").read_text(encoding="utf-8")
-    if not re.search(r'class="[^"]*\breward-scorer\b', built):
-        def inject(route):
-            response = route.fetch()
-            body = response.text()
-            assert "</article>" in body, f"{PAGE} has no </article> to put the widget before"
-            route.fulfill(response=response, body=body.replace("</article>", WIDGET_HTML + "</article>", 1))
-        guide.page.route(guide.base_url + PAGE, inject)
+    assert re.search(r'class="[^"]*\breward-scorer\b', built), f"{PAGE} has no reward scorer"
     page = guide.open(PAGE)
     node = page.locator(".reward-scorer").first
     page.wait_for_function("n => n.dataset.state === 'idle'", arg=node.element_handle(), timeout=TIMEOUT_MS)

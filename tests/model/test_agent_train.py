@@ -66,6 +66,8 @@ def test_cached_logits_equal_a_full_forward(params, config):
         np.testing.assert_allclose(f(ids), want, rtol=1e-4, atol=1e-5)
     with pytest.raises(agent_train.ContextFull):
         f(seq + seq)
+    with pytest.raises(ValueError, match="no tokens"):
+        f([])
 
 
 def test_run_question_stops_when_the_context_is_full(params, config, tok):

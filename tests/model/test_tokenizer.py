@@ -116,3 +116,10 @@ def test_stored_vectors_match(small):
     assert stored == make_vectors(small)
     assert {v["text"] for v in stored} == set(VECTOR_TEXTS)
     assert {v["allow_special"] for v in stored} == {True, False}
+
+
+def test_decode_rejects_ids_outside_the_vocabulary(small):
+    """As the JS tokenizer does (checkId): -1 must not quietly mean the last token."""
+    for bad in (-1, small.vocab_size, 10**6):
+        with pytest.raises(ValueError, match="not in 0"):
+            small.decode([small.encode("a")[0], bad])
