@@ -374,8 +374,13 @@ def ranked_right(rm, config, tok, pairs) -> np.ndarray:
     return rewards(rm, config, tok, qs, [a for _, a, _ in pairs]) > rewards(rm, config, tok, qs, [b for _, _, b in pairs])
 
 
+def share(right: np.ndarray) -> float:
+    """The share of pairs ranked right (NaN for no pairs)."""
+    return float(np.mean(right)) if len(right) else float("nan")
+
+
 def pair_accuracy(rm, config, tok, pairs) -> float:
-    return float(np.mean(ranked_right(rm, config, tok, pairs))) if pairs else float("nan")
+    return share(ranked_right(rm, config, tok, pairs))
 
 
 def pair_kind(rubric: Rubric, qa: QA, chosen: str, rejected: str) -> str:
@@ -387,11 +392,12 @@ def pair_kind(rubric: Rubric, qa: QA, chosen: str, rejected: str) -> str:
     return "complete>fragment" if a.complete != b.complete else "polite>rude"
 
 
-def accuracy_by_kind(rm, config, tok, rubric: Rubric, pairs) -> dict:
-    """Pair accuracy for each kind of pair (pair_kind): {kind: {"pairs", "accuracy"}}."""
+def accuracy_by_kind(rubric: Rubric, pairs, right: np.ndarray) -> dict:
+    """Pair accuracy for each kind of pair (pair_kind), given ranked_right's
+    answer for each pair: {kind: {"pairs", "accuracy"}}."""
     kinds = {}
-    for pair, right in zip(pairs, ranked_right(rm, config, tok, pairs) if pairs else []):
-        kinds.setdefault(pair_kind(rubric, *pair), []).append(bool(right))
+    for pair, ok in zip(pairs, right):
+        kinds.setdefault(pair_kind(rubric, *pair), []).append(bool(ok))
     return {k: {"pairs": len(v), "accuracy": round(float(np.mean(v)), 4)} for k, v in sorted(kinds.items())}
 
 
@@ -797,16 +803,17 @@ def align_stages(params_base, config: model.GPTConfig, tok, world: W.World, ac: 
     # 3. reward model
     t0 = time.perf_counter()
     rm, rm_hist = train_reward(params_sft, config, tok, pairs, ac.reward, log=log)
-    rm_acc = {"train": pair_accuracy(rm, config, tok, pairs[:2000]),
-              "held_out": pair_accuracy(rm, config, tok, test_pairs),
-              "held_out_things": pair_accuracy(rm, config, tok, eval_pairs)}
     # before training the head is the confidence alone (w = 0, u = 1): what training added
     untrained = reward_init(params_sft, config)
-    rm_before = {"held_out": pair_accuracy(untrained, config, tok, test_pairs),
-                 "held_out_things": pair_accuracy(untrained, config, tok, eval_pairs)}
-    rm_kinds = {"held_out": accuracy_by_kind(rm, config, tok, rubric, test_pairs),
-                "held_out_things": accuracy_by_kind(rm, config, tok, rubric, eval_pairs),
-                "held_out_things_before_training": accuracy_by_kind(untrained, config, tok, rubric, eval_pairs)}
+    right_test, right_things = ranked_right(rm, config, tok, test_pairs), ranked_right(rm, config, tok, eval_pairs)
+    right_test_before = ranked_right(untrained, config, tok, test_pairs)
+    right_things_before = ranked_right(untrained, config, tok, eval_pairs)
+    rm_acc = {"train": pair_accuracy(rm, config, tok, pairs[:2000]),
+              "held_out": share(right_test), "held_out_things": share(right_things)}
+    rm_before = {"held_out": share(right_test_before), "held_out_things": share(right_things_before)}
+    rm_kinds = {"held_out": accuracy_by_kind(rubric, test_pairs, right_test),
+                "held_out_things": accuracy_by_kind(rubric, eval_pairs, right_things),
+                "held_out_things_before_training": accuracy_by_kind(rubric, eval_pairs, right_things_before)}
     timing["reward_seconds"] = round(time.perf_counter() - t0, 1)
     say(f"reward model: pair accuracy train {rm_acc['train']:.3f}, held-out {rm_acc['held_out']:.3f}, "
         f"held-out things {rm_acc['held_out_things']:.3f}; before training (confidence alone) held-out "

@@ -30,6 +30,7 @@ sys.path.remove(str(ROOT / "bench"))
 # Generous: the first Run boots Pyodide (4-10 s cold here), and a slow CI
 # machine may take several times that. The site's own limit is 90 s.
 BOOT_TIMEOUT_MS = 120_000
+AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 def pytest_configure(config):
@@ -134,6 +135,18 @@ class Guide:
         """Nothing logged as an error (but the offline package URL, see below), no uncaught exception."""
         assert self.unexpected_console_errors() == []
         assert self.page_errors == []
+
+    def axe_violations(self, selector):
+        """axe-core's serious and critical violations inside the first element
+        matching selector (axe is injected into the page on first use)."""
+        if not AXE_JS.is_file():
+            pytest.fail("node_modules/axe-core is missing: run `npm ci`")
+        if not self.page.evaluate("() => typeof window.axe === 'object'"):
+            self.page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
+        found = self.page.evaluate("""async (selector) => (await axe.run(document.querySelector(selector),
+            {resultTypes: ['violations']})).violations.map(v => ({id: v.id, impact: v.impact,
+            nodes: v.nodes.map(n => n.html.slice(0, 120))}))""", selector)
+        return [v for v in found if v["impact"] in ("serious", "critical")]
 
     def assert_stays_on_site(self):
         """Every request went to the served site, and none failed."""

@@ -36,12 +36,10 @@ from model_export.tokenizer import Tokenizer
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 AGENTS = "/agents/"
 MESSI = "How many goals did Lionel Messi score in 2023, and what is its square root?"
 TIMEOUT_MS = 60_000
 MODEL_RELATED = (".onnx", "tokenizer.json", "knowledge.json", "/vendor/onnxruntime-web/")
-AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 # The tuned checkpoint's one transcript: a call the schema rejects (no tool "sum").
 BAD_CALL = '{"tool": "sum", "x": 7}'
@@ -310,26 +308,15 @@ def test_keyboard_only(guide, artifacts, smoke_agent):
     guide.assert_no_errors()
 
 
-def axe_violations(page):
-    if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
-    found = page.evaluate("""async () => (await axe.run(document.querySelector('.agent-panel'),
-        {resultTypes: ['violations']})).violations.map(v => ({id: v.id, impact: v.impact,
-        nodes: v.nodes.map(n => n.html.slice(0, 120))}))""")
-    return [v for v in found if v["impact"] in ("serious", "critical")]
-
-
 @pytest.mark.parametrize("scheme", ("light", "dark"))
 def test_axe_with_the_panel_opened(guide, tuned, scheme):
-    if not AXE_JS.is_file():
-        pytest.fail("node_modules/axe-core is missing: run `npm ci`")
     serve_tuned(guide, tuned[2])  # a run with actions, observations and masked counts to check
     page = guide.page
     page.emulate_media(color_scheme=scheme)
     page.add_init_script("for (const k of Object.keys(localStorage)) if (k.endsWith('__palette')) localStorage.removeItem(k);")
     guide.open(AGENTS)
     run(guide, TUNE_QUESTION, True)
-    assert axe_violations(page) == []
+    assert guide.axe_violations(".agent-panel") == []
     guide.assert_no_errors()
 
 

@@ -38,7 +38,6 @@ from model_export.tokenizer import Tokenizer
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parents[2]
 PAGE = "/training/rlhf/"  # the page that shows the widget
 QUESTION = "What is the capital of France?"
 ANSWERS = ["The capital of France is Paris.", "Paris.", "The capital of France is Rome.",
@@ -47,7 +46,6 @@ REWARD_FILE = "model_reward.onnx"
 TIMEOUT_MS = 60_000
 TOLERANCE = 1e-3
 MODEL_RELATED = (".onnx", "tokenizer.json", "/vendor/onnxruntime-web/")
-AXE_JS = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 
 
 # ------------------------------------------------------------------------------------
@@ -281,19 +279,8 @@ def test_keyboard_only(guide, site_dir, python_side):
     guide.assert_no_errors()
 
 
-def axe_violations(page):
-    if not page.evaluate("() => typeof window.axe === 'object'"):
-        page.add_script_tag(content=AXE_JS.read_text(encoding="utf-8"))
-    found = page.evaluate("""async () => (await axe.run(document.querySelector('.reward-scorer'),
-        {resultTypes: ['violations']})).violations.map(v => ({id: v.id, impact: v.impact,
-        nodes: v.nodes.map(n => n.html.slice(0, 120))}))""")
-    return [v for v in found if v["impact"] in ("serious", "critical")]
-
-
 @pytest.mark.parametrize("scheme", ("light", "dark"))
 def test_axe_with_results_shown(guide, site_dir, scheme):
-    if not AXE_JS.is_file():
-        pytest.fail("node_modules/axe-core is missing: run `npm ci`")
     page = guide.page
     page.emulate_media(color_scheme=scheme)
     page.add_init_script("for (const k of Object.keys(localStorage)) if (k.endsWith('__palette')) localStorage.removeItem(k);")
@@ -301,11 +288,11 @@ def test_axe_with_results_shown(guide, site_dir, scheme):
     set_inputs(node, QUESTION, [*ANSWERS, "Paris. " * 40])  # a cut answer: the note shows too
     score(guide, node)
     assert node.locator(".rs-notes").is_visible()
-    assert axe_violations(page) == []
+    assert guide.axe_violations(".reward-scorer") == []
     node.locator(".rs-answer").first.fill("")  # and the error state
     node.get_by_role("button", name="Score", exact=True).click()
     wait_state(guide, node, ("invalid",))
-    assert axe_violations(page) == []
+    assert guide.axe_violations(".reward-scorer") == []
     guide.assert_no_errors()
 
 
