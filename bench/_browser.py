@@ -77,6 +77,28 @@ def built_site():
             shutil.rmtree(path, ignore_errors=True)
 
 
+def replace_model_file(site, name, data):
+    """Put ``data`` in a built site as assets/model/<name>, with the manifest that the
+    page checks downloads against (and every page's id of it) updated to match."""
+    import hashlib
+    import json
+    import re
+
+    model_dir = Path(site) / "assets" / "model"
+    (model_dir / name).write_bytes(data)
+    manifest_path = model_dir / "manifest.json"
+    old_id = hashlib.sha256(manifest_path.read_bytes()).hexdigest()[:16]
+    manifest = json.loads(manifest_path.read_text())
+    manifest[name] = {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    text = json.dumps(manifest, indent=1, sort_keys=True) + "\n"
+    manifest_path.write_text(text)
+    new_id = hashlib.sha256(text.encode()).hexdigest()[:16]
+    for page in Path(site).rglob("*.html"):
+        html = page.read_text(encoding="utf-8")
+        if old_id in html:
+            page.write_text(re.sub(rf'"modelManifest": "{old_id}"', f'"modelManifest": "{new_id}"', html), encoding="utf-8")
+
+
 def site_pages(root):
     """Every HTML page of the built site, as URL paths ('/', '/neural-networks/layer/', '/404.html')."""
     root = Path(root)

@@ -13,7 +13,7 @@ each figure is the best of its repetitions after one warm-up.
 1. Throughput: greedy decoding of N tokens from the same prompt, not stopping
    at end-of-text, with the run file's sliding window (once the window is
    full, every step re-reads the last block_size - 1 tokens from scratch).
-   Python: the shipped run.py's generate(); page: model-runtime.js's
+   Python: the shipped run.py's generate() over onnxruntime; page: model-runtime.js's
    Generation and choice functions (what the lab runs, without drawing). Then
    the tokens that fit the window (KV-cache steps only). Python is measured
    with onnxruntime's default threads (the issue's comparison) and with
@@ -90,26 +90,57 @@ def pick_site(args):
     return _browser.build_site(Path(tempfile.mkdtemp(prefix="bench-gen-site-"))), f"fresh build, profile {profile}"
 
 
+class OnnxModel:
+    """The page's model.onnx in Python's onnxruntime, shaped for run.py's
+    generate(): run.py computes the forward pass in numpy, so the bench swaps
+    in onnxruntime for it (onnx_forward, onnx_cache) to compare the same
+    graph on both sides."""
+
+    def __init__(self, path, block_size, eot_id, threads=None):
+        import numpy as np
+        import onnxruntime
+
+        opts = onnxruntime.SessionOptions()
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = onnxruntime.InferenceSession(path, opts, providers=["CPUExecutionProvider"])
+        self.block_size, self.eot_id = block_size, eot_id
+        n_layer, _, _, n_head, _, head_dim = self.session.get_inputs()[1].shape
+        self.empty_past = np.zeros((n_layer, 2, 1, n_head, 0, head_dim), np.float32)
+
+
+def onnx_cache(model):
+    return [model.empty_past]
+
+
+def onnx_forward(model, ids, cache):
+    import numpy as np
+
+    logits, cache[0] = model.session.run(["logits", "present_key_values"],
+                                         {"input_ids": np.array([ids], np.int64), "past_key_values": cache[0]})
+    return logits[0]
+
+
 def python_run(run, model, ids, n):
-    """run.py's generate(), greedy, end-of-text ignored: exactly n tokens.
+    """run.py's generate() over onnxruntime, greedy, end-of-text ignored: exactly n tokens.
     Returns (ms, session.run ms, ids, CPU ms of this thread)."""
     inner = {"ms": 0.0}
-    forward = model.forward
 
     def timed(*a):
         t = time.perf_counter()
         try:
-            return forward(*a)
+            return onnx_forward(*a)
         finally:
             inner["ms"] += (time.perf_counter() - t) * 1000
 
-    eot, model.eot_id, model.forward = model.eot_id, None, timed
+    saved = run.forward, run.new_cache, model.eot_id
+    run.forward, run.new_cache, model.eot_id = timed, onnx_cache, None
     try:
         t0, c0 = time.perf_counter(), time.thread_time()
         out = run.generate(model, ids, n, temperature=0.0)
         return (time.perf_counter() - t0) * 1000, inner["ms"], out, (time.thread_time() - c0) * 1000
     finally:
-        model.eot_id, model.forward = eot, forward
+        run.forward, run.new_cache, model.eot_id = saved
 
 
 def main():
@@ -127,7 +158,7 @@ def main():
         tmp_site = Path(tempfile.mkdtemp(prefix="bench-gen-onnx-"))
         shutil.copytree(site, tmp_site / "site", symlinks=False)
         site = tmp_site / "site"
-        shutil.copyfile(args.onnx, site / "assets" / "model" / "model.onnx")
+        _browser.replace_model_file(site, "model.onnx", Path(args.onnx).read_bytes())  # and its manifest entry
         how += f", model.onnx replaced by {args.onnx}"
     try:
         measure(site, how, args)
@@ -144,15 +175,12 @@ def measure(site, how, args):
     spec.loader.exec_module(run)
     import onnxruntime
 
-    tok = run.load_tokenizer(str(model_dir / "tokenizer.json"))
+    tok = run.Model(model_dir / "model.safetensors").tokenizer
     onnx_path = str(model_dir / "model.onnx")
-    py_default = run.Model(onnx_path)  # exactly what run.py does: default session options
-    py_one = run.Model(onnx_path)
-    opts = onnxruntime.SessionOptions()
-    opts.intra_op_num_threads = 1
-    py_one.session = onnxruntime.InferenceSession(onnx_path, opts, providers=["CPUExecutionProvider"])
-    ids = run.encode(tok, PROMPT)
     cfg = report["model"]
+    py_default = OnnxModel(onnx_path, cfg["block_size"], report["tokenizer"]["eot_id"])  # default session options
+    py_one = OnnxModel(onnx_path, cfg["block_size"], report["tokenizer"]["eot_id"], threads=1)
+    ids = run.encode(tok, PROMPT)
     n = args.tokens
     decode_steps = cfg["block_size"] - len(ids) - 1
     web_version = json.loads((ROOT / "node_modules" / "onnxruntime-web" / "package.json").read_text())["version"]

@@ -26,6 +26,12 @@ One transcript is one sequence (special tokens written as their strings):
   (or a thought's newline), a pre-tokenizer chunk boundary, so the
   constrained decoder can take over at the first JSON token: no token
   straddles the text before and the "{".
+* Parsing a call (`parse_call`, as agent-tools.js's parseCall): JSON as
+  JSON.parse reads it (no NaN or Infinity, which json.loads would take; any
+  number of digits), at most MAX_JSON_DEPTH nested arrays and objects (deeper
+  text is an observation, not a RecursionError), then the tool schema. The
+  final answer is stripped of ASCII whitespace only (`strip_ws`): str.strip()
+  and JavaScript's trim() disagree on U+001C-U+001F, U+0085 and U+FEFF.
 * Loss mask: `Transcript.segments` is a list of (text, trains) pairs whose
   texts concatenate to the transcript; trains is True exactly for what the
   assistant writes (thoughts, calls and their <|tool|>, the final answer and
@@ -684,12 +690,61 @@ def first_line(text: str) -> tuple[str, str | None]:
     return text[:cut], how
 
 
-def parse_call(text: str):
-    """(tool, argument) or raise ValueError with the observation-ready message."""
+MAX_JSON_DEPTH = 32  # nested arrays and objects in an action (a call needs 1)
+WHITESPACE = " \t\n\r\f\v"  # what strip_ws removes; str.strip() and JS trim() disagree beyond ASCII
+
+
+def strip_ws(text: str) -> str:
+    """text without leading and trailing ASCII whitespace, exactly as agent-tools.js's stripWs."""
+    return text.strip(WHITESPACE)
+
+
+def json_depth(text: str) -> int:
+    """The deepest nesting of [ and { outside strings (counted before parsing, so nothing recurses)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _reject_constant(name: str):
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_int(digits: str):
+    # Python refuses to convert more than 4300 digits; JSON.parse reads any length as a double.
+    return int(digits) if len(digits) <= 4000 else float(digits)
+
+
+def parse_json(text: str):
+    """JSON text -> value with JSON.parse's rules (as agent-tools.js's parseJson): no NaN or
+    Infinity (json.loads would accept them), at most MAX_JSON_DEPTH levels deep (deeper text would
+    make json.loads raise RecursionError). Raises ValueError with the observation-ready message."""
+    if json_depth(text) > MAX_JSON_DEPTH:
+        raise ValueError("Error: the action is nested too deeply")
     try:
-        value = json.loads(text)
+        return json.loads(text, parse_constant=_reject_constant, parse_int=_parse_int)
     except ValueError:
         raise ValueError("Error: the action is not valid JSON") from None
+
+
+def parse_call(text: str):
+    """(tool, argument) or raise ValueError with the observation-ready message."""
+    value = parse_json(text)
     if validate(value, TOOL_SCHEMA):
         raise ValueError("Error: the action does not match the tool schema")
     tool = value["tool"]
@@ -718,7 +773,7 @@ def run_agent(generate_fn, question: str, tools: dict, max_steps: int = 4, json_
     while True:
         line, how = first_line(generate_fn(text))
         if line.startswith("Final Answer:"):
-            answer = line[len("Final Answer:"):].strip()
+            answer = strip_ws(line[len("Final Answer:"):])
             text += line + EOT
             steps.append({"kind": "answer", "text": answer})
             return _result(text, steps, answer, "final answer")

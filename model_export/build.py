@@ -18,9 +18,11 @@ file) and the profile (config.py). Their content hash names the cache folder,
     tokenizer.json  byte-level BPE (see tokenizer.py for the format and algorithm)
     params.npz      the numpy weights and config (model.load_params)
     params_sft.npz, params_rlhf.npz, params_agent.npz   the same for the tuned checkpoints
+    model.safetensors, model_sft.safetensors, model_rlhf.safetensors, model_agent.safetensors
+                    the parameter files run.py reads: weights, config and tokenizer (safetensors.py)
     knowledge.json  the agent's search index (agent.knowledge_base), for the page
     report.json     what happened: losses, timings, evaluations (see REPORT_KEYS)
-    run.py          the standalone run file
+    run.py          the standalone run file (numpy only), checked against numpy and onnxruntime
     build.log       the training log
 
 A hit returns at once. A miss builds in a temporary folder and renames it into
@@ -35,6 +37,7 @@ import hashlib
 import json
 import math
 import os
+import platform
 import shutil
 import sys
 import time
@@ -50,18 +53,28 @@ CODE_DIR = Path(__file__).resolve().parent
 CACHE_DIR = ROOT / ".cache" / "model"
 FILES = ("model.onnx", "model_sft.onnx", "model_rlhf.onnx", "model_agent.onnx", "model_reward.onnx", "tokenizer.json",
          "params.npz",
-         "params_sft.npz", "params_rlhf.npz", "params_agent.npz", "knowledge.json", "report.json", "run.py")
+         "params_sft.npz", "params_rlhf.npz", "params_agent.npz", "knowledge.json", "report.json", "run.py",
+         "model.safetensors", "model_sft.safetensors", "model_rlhf.safetensors", "model_agent.safetensors")
 # The checkpoints the build ships, as report.json lists them for the page's model
 # switcher (docs/javascripts/model-runtime.js, availableCheckpoints: it reads
 # name, file and label; "model" is its name for the pre-trained model.onnx).
-CHECKPOINTS = [{"name": "model", "file": "model.onnx", "label": "pre-trained (base)", "params": "params.npz"},
-               {"name": "sft", "file": "model_sft.onnx", "label": "instruction-tuned (SFT)", "params": "params_sft.npz"},
-               {"name": "rlhf", "file": "model_rlhf.onnx", "label": "preference-tuned (RLHF)", "params": "params_rlhf.npz"},
-               {"name": "agent", "file": "model_agent.onnx", "label": "agent (tool use)", "params": "params_agent.npz"}]
+CHECKPOINTS = [{"name": "model", "file": "model.onnx", "label": "pre-trained (base)", "params": "params.npz",
+                "safetensors": "model.safetensors"},
+               {"name": "sft", "file": "model_sft.onnx", "label": "instruction-tuned (SFT)", "params": "params_sft.npz",
+                "safetensors": "model_sft.safetensors"},
+               {"name": "rlhf", "file": "model_rlhf.onnx", "label": "preference-tuned (RLHF)", "params": "params_rlhf.npz",
+                "safetensors": "model_rlhf.safetensors"},
+               {"name": "agent", "file": "model_agent.onnx", "label": "agent (tool use)", "params": "params_agent.npz",
+                "safetensors": "model_agent.safetensors"}]
 FLASH_FLOOD_PROMPT = "A flash flood watch will be in effect all"
 FLASH_FLOOD_WORDS = [" night", " day", " morning", " evening", " afternoon", " weekend", " week", " giraffe"]
 SAMPLE_PROMPTS = ["The capital of France is", "Lionel Messi plays for", "The king", "Weather bulletin for Paris.",
                   "The code for the locker is 4817. Remember, the code is"]
+CHAT_PROMPTS = ["What is the capital of Norway?", "Which club does Lionel Messi play for?", "What is the capital of Zorvania?"]
+# run.py's command lines the page shows with their real output (arguments after "python run.py")
+RUN_FILE_TOLERANCE = 1e-4  # largest |run.py - numpy| and |run.py - onnxruntime| a logit may show
+RUN_EXAMPLES = [["model.safetensors", "The capital of France is"],
+                ["model_sft.safetensors", "--chat", "What is the capital of Norway?"]]
 
 REPORT_KEYS = {
     "profile": "profile name", "hash": "the cache key (code + profile)",
@@ -71,14 +84,21 @@ REPORT_KEYS = {
     "loss_curve": "step, train_loss (mean over curve_every steps), lr",
     "eval_curve": "step, train, val: loss on fixed windows (held-out val text)",
     "final": "train_loss and val_loss at the end; uniform_loss = ln(vocab_size)",
-    "timing": "ms_per_step, pretrain_seconds, align_seconds, total_seconds, cpus, numpy version",
+    "abilities": "step, val_loss, and per ability (labels) an exact and a partial score in [0, 1], measured during "
+                 "pre-training every abilities_every steps (abilities.py); items: test items per ability; answer_tokens: "
+                 "mean tokens per answer; seconds: the time the measurements took, val loss included",
+    "timing": "ms_per_step, pretrain_seconds, align_seconds, total_seconds, cpus, numpy version, the BLAS numpy "
+              "calls (name, version, configuration), python version and machine",
     "capitals": "accuracy of greedy 'The capital of X is' completions over all countries, with each completion",
     "flash_flood": "next-token top candidates after the prompt, and the probability of each candidate word",
     "samples": "greedy completions of a few prompts",
-    "onnx": "opset, size, inputs/outputs, max |numpy - onnxruntime| (of model.onnx)",
+    "onnx": "opset, size, inputs/outputs, max |numpy - onnxruntime|, operations in the graph (of model.onnx)",
     "align": "SFT, preferences, reward model, RL, and the evaluation of base, SFT and RLHF (align.align_stages)",
     "agent": "tool-use tuning and the agent's evaluation with and without the constraint (agent_train.agent_stage)",
-    "checkpoints": "the shipped checkpoints: name, file, label, params file, onnx bytes, max |numpy - onnxruntime|",
+    "checkpoints": "the shipped checkpoints: name, file, label, params file, safetensors file, onnx bytes, "
+                   "max |numpy - onnxruntime|",
+    "run_file": "run.py: lines, bytes, tolerance and max |run.py - numpy|, |run.py - onnxruntime| over logits, greedy texts "
+                "compared with numpy's, each parameter file's bytes, and the output of RUN_EXAMPLES",
     "reward_onnx": "the reward model's graph: file, bytes, max |numpy - onnxruntime| over reward and confidence",
 }
 
@@ -87,8 +107,8 @@ REPORT_KEYS = {
 # these are hashed, so editing another module (a later stage still in the works)
 # does not retrain the model. A stage added to the build adds its modules here;
 # tests/model/test_build.py checks that nothing the build imports is missing.
-BUILD_MODULES = ("world", "tokenizer", "model", "train", "sft", "align", "agent", "agent_train", "constrain", "export",
-                 "config", "build", "run")
+BUILD_MODULES = ("abilities", "world", "tokenizer", "model", "train", "sft", "align", "agent", "agent_train", "constrain", "export",
+                 "config", "build", "run", "safetensors")
 
 
 def code_hash(profile: Profile) -> str:
@@ -183,7 +203,7 @@ def token_stream(tokenizer, docs) -> np.ndarray:
 
 
 def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
-    from model_export import agent, agent_train, align, export, train
+    from model_export import abilities, agent, agent_train, align, export, safetensors, train
     from model_export.tokenizer import train_bpe
     from model_export.world import make_world, pretrain_documents
     import onnx
@@ -204,7 +224,10 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
         say(f"world: {len(world.countries)} countries; corpus {len(train_docs)} train / {len(val_docs)} val docs, "
             f"{len(train_tokens):,} / {len(val_tokens):,} tokens; {model.num_params(prof.model):,} parameters")
 
-        params, hist = train.pretrain(prof.model, prof.pretrain, train_tokens, val_tokens, log=tee)
+        meter = abilities.Meter(prof.model, tok, abilities.build_probes(world, tok, train_docs, val_tokens,
+                                                                          prof.model.block_size))
+        params, hist = train.pretrain(prof.model, prof.pretrain, train_tokens, val_tokens, log=tee,
+                                      measure=meter, measure_every=prof.abilities_every)
         t_trained = time.perf_counter()
         say(f"pre-training: {hist.seconds:.1f} s, {hist.ms_per_step:.1f} ms/step")
 
@@ -232,6 +255,7 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
         for ck in CHECKPOINTS:
             p = weights[ck["name"]]
             model.save_params(out / ck["params"], p, prof.model)
+            safetensors.save_checkpoint(out / ck["safetensors"], p, prof.model, tok, ck["name"])
             onnx.save(export.to_onnx(p, prof.model, eot_id=tok.eot_id), str(out / ck["file"]))
             sess = export.session(out / ck["file"])
             diff = max(export.parity(sess, p, prof.model, real + rand),
@@ -241,6 +265,7 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
             if ck["name"] == "model":
                 max_diff, base_sess = diff, sess
         # the reward model, checked on the answers the report shows it scoring
+        run_report = check_run_file(out, prof, tok, weights, real + rand)
         rm = stages["reward"]
         onnx.save(export.to_onnx(rm, prof.model, eot_id=tok.eot_id), str(out / "model_reward.onnx"))
         scored = [(ex["question"], a["answer"]) for ex in stages["report"]["reward_model"]["examples"]
@@ -264,6 +289,8 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
             "loss_curve": loss_curve(hist, prof.curve_every),
             "eval_curve": {"step": [s + 1 for s in hist.eval_step], "train": [e["train"] for e in hist.eval],
                            "val": [e["val"] for e in hist.eval]},
+            "abilities": {**abilities.curves(hist.probe_step, hist.probe), "items": meter.items(),
+                          "answer_tokens": meter.answer_tokens(), "seconds": round(hist.probe_seconds, 1)},
             "final": {"train_loss": hist.eval[-1]["train"], "val_loss": hist.eval[-1]["val"],
                       "uniform_loss": math.log(prof.model.vocab_size)},
             "capitals": capital_accuracy(params, prof.model, tok, world),
@@ -272,11 +299,13 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
                 params, prof.model, tok.encode(p), 24, stop_id=tok.eot_id))} for p in SAMPLE_PROMPTS],
             "onnx": {"opset": export.OPSET, "bytes": (out / "model.onnx").stat().st_size,
                      "max_abs_diff_vs_numpy": max_diff,
+                     "ops": graph_ops(out / "model.onnx"),
                      "inputs": {i.name: i.shape for i in base_sess.get_inputs()},
                      "outputs": {o.name: o.shape for o in base_sess.get_outputs()}},
             "align": stages["report"],
             "agent": tool_use["report"],
             "checkpoints": checkpoints,
+            "run_file": run_report,
             "reward_onnx": {"file": "model_reward.onnx", "bytes": (out / "model_reward.onnx").stat().st_size,
                             "max_abs_diff_vs_numpy": reward_diff},
         }
@@ -285,14 +314,89 @@ def build(prof: Profile, out: Path, digest: str, log=sys.stderr) -> dict:
                             "align_seconds": round(align_seconds, 1), "agent_seconds": round(agent_seconds, 1),
                             "after_pretrain_seconds": round(total - (t_trained - t_start), 1),
                             "total_seconds": round(total, 1), "numpy": np.__version__,
-                            "cpus": os.cpu_count()}
+                            "blas": blas_info(), "python": platform.python_version(),
+                            "machine": platform.machine(), "cpus": os.cpu_count()}
         report = finite(report)  # NaN (an accuracy over 0 pairs, say) is not JSON; the browser reads this file
         with open(out / "report.json", "w") as f:
             json.dump(report, f, indent=1, allow_nan=False)
         say(f"done in {total:.1f} s: val loss {report['final']['val_loss']:.3f}, "
             f"capitals {report['capitals']['correct']}/{report['capitals']['total']}, "
-            f"onnx max diff {max(c['max_abs_diff_vs_numpy'] for c in checkpoints):.1e}")
+            f"onnx max diff {max(c['max_abs_diff_vs_numpy'] for c in checkpoints):.1e}, "
+            f"run.py max diff {run_report['max_abs_diff_vs_numpy']:.1e}")
     return report
+
+
+def check_run_file(out: Path, prof: Profile, tok, weights: dict, sequences) -> dict:
+    """run.py, reading each .safetensors file the build wrote, must give the numpy
+    model's logits and onnxruntime's (within RUN_FILE_TOLERANCE, as one prefill and as a short
+    prefill then single steps) and the same greedy text; then run it as a reader
+    would, for the page."""
+    import subprocess
+    from model_export import export, run, sft
+    T = prof.model.block_size
+    worst_np = worst_ort = 0.0
+    greedy = []
+    for ck in CHECKPOINTS:
+        params, rf = weights[ck["name"]], run.Model(out / ck["safetensors"])
+        sess = export.session(out / ck["file"])
+        for seq in list(sequences) + [s[:T // 4] for s in sequences[:2]]:
+            prefill = len(seq) if len(seq) > T // 4 else 4
+            cache, past = run.new_cache(rf), model.empty_kv(prof.model)
+            for start, stop in [(0, prefill)] + [(t, t + 1) for t in range(prefill, len(seq))]:
+                chunk = [int(i) for i in seq[start:stop]]
+                got = run.forward(rf, chunk, cache)
+                ref, past_next = model.forward_step(params, prof.model, np.array([chunk]), past)
+                onnx_logits = export.run_onnx(sess, np.array([chunk]), past)[0]
+                worst_np = max(worst_np, float(np.abs(got - ref[0]).max()))
+                worst_ort = max(worst_ort, float(np.abs(got - onnx_logits[0]).max()))
+                past = past_next
+        prompts = ([tok.encode(p) for p in SAMPLE_PROMPTS] if ck["name"] == "model" else
+                   [run.chat_ids(rf.tokenizer, q) for q in CHAT_PROMPTS])
+        if ck["name"] != "model":  # the chat format, token for token as the tuned model learned it
+            assert prompts == [sft.encode_prompt(tok, q) for q in CHAT_PROMPTS], "run.py's chat ids differ from sft.py's"
+        for ids in prompts:
+            want = model.generate_greedy(params, prof.model, ids, 24, stop_id=tok.eot_id)
+            got = run.generate(rf, ids, 24)
+            if got != want:  # acceptable only where the two best tokens tie to within float32 rounding
+                n = next(i for i, (a, b) in enumerate(zip(got + [-1], want + [-1])) if a != b)
+                logits, _ = model.forward_step(params, prof.model, np.array([ids + want[:n]]), model.empty_kv(prof.model))
+                top2 = np.sort(logits[0, -1])[-2:]
+                assert top2[1] - top2[0] < RUN_FILE_TOLERANCE, \
+                    f"{ck['safetensors']}: run.py's greedy text differs from numpy's: {got} vs {want}"
+            greedy.append({"checkpoint": ck["name"], "prompt": tok.decode(ids), "completion": tok.decode(got),
+                           "same_as_numpy": got == want})
+    assert max(worst_np, worst_ort) < RUN_FILE_TOLERANCE, f"run.py differs: {worst_np} from numpy, {worst_ort} from onnxruntime"
+    examples = []
+    for args in RUN_EXAMPLES:  # the command a reader types, in the folder holding the files
+        proc = subprocess.run([sys.executable, "run.py", *args], cwd=out, capture_output=True, text=True,
+                              timeout=300, check=True)
+        examples.append({"args": args, "output": proc.stdout})
+    text = (out / "run.py").read_text(encoding="utf-8")
+    return {"lines": len(text.splitlines()), "bytes": len(text.encode("utf-8")),
+            "tolerance": RUN_FILE_TOLERANCE, "max_abs_diff_vs_numpy": worst_np, "max_abs_diff_vs_onnx": worst_ort,
+            "greedy": greedy,
+            "safetensors_bytes": {ck["safetensors"]: (out / ck["safetensors"]).stat().st_size for ck in CHECKPOINTS},
+            "examples": examples}
+
+
+def graph_ops(path: Path) -> dict:
+    """How many operations of each kind the ONNX graph lists: what it adds to the numbers."""
+    import onnx
+    counts: dict[str, int] = {}
+    for node in onnx.load(str(path)).graph.node:
+        counts[node.op_type] = counts.get(node.op_type, 0) + 1
+    return dict(sorted(counts.items(), key=lambda kv: -kv[1]))
+
+
+def blas_info() -> dict:
+    """The BLAS library numpy calls (name, version, build configuration): the float sums of
+    training depend on it, so a model rebuilt elsewhere can be traced to it."""
+    try:
+        deps = np.show_config(mode="dicts")["Build Dependencies"]
+    except Exception as e:  # an older or unusual numpy build: say so rather than fail the build
+        return {"error": f"{type(e).__name__}: {e}"}
+    blas = deps.get("blas", {})
+    return {k: blas.get(k) for k in ("name", "version", "openblas configuration") if blas.get(k) is not None}
 
 
 def finite(x):

@@ -24,6 +24,7 @@ class Profile:
     corpus_seed: int = 0
     vocab_size: int = 512        # BPE vocabulary, special tokens included
     curve_every: int = 10        # report.json's train-loss curve: one mean per this many steps
+    abilities_every: int = 50    # report.json's abilities: measured every this many pre-training steps
     parity_sequences: int = 4    # real and random sequences checked numpy vs onnxruntime
     align: AlignConfig = field(default_factory=lambda: ALIGN_PROFILES["full"])  # SFT, reward model, RLHF (align.py)
     agent: AgentConfig = field(default_factory=lambda: AGENT_PROFILES["full"])  # tool-use tuning (agent_train.py)

@@ -14,6 +14,21 @@ boolean / null (or a list of those), "properties", "required", "items",
 values), "anyOf", "additionalProperties": false; "title", "description",
 "$schema", "$id", "default", "examples" are ignored. Anything else raises
 SchemaError. Objects are closed: only the listed properties may appear.
+Keyword values are checked as JavaScript would read the same JSON: counts are
+integers from 0 to MAX_COUNT (2.0 counts as 2; null, true, 2.5 are errors),
+"type" is a type name or a non-empty list of them, "required" a list of
+property names, enum/const values scalars; property names are strings, and a
+property called "__proto__" is a property like any other.
+
+Limits: a hostile schema gets a SchemaError that says which limit it broke,
+never a long wait. Equal sub-schemas compile to one node (type lists and anyOf
+copy the keywords next to them into each alternative, which without sharing
+multiplies nodes at each level), and the compiler refuses schemas nested more
+than MAX_SCHEMA_DEPTH deep, with more than MAX_NODES nodes or MAX_CANDIDATES
+literal candidates, a value whose shortest form exceeds MAX_MIN_LEN bytes, or
+more than MAX_READINGS stacks that could be alive at once (each alternative of
+an anyOf or type list is one reading; nested alternatives multiply), so every
+mask costs at most that many stacks' work.
 
 Shorthand (the playground's form): a dict that is not a schema, such as
 {"name": "string", "age": "integer"}, is an object whose listed properties are
@@ -107,7 +122,15 @@ KEYWORDS = {"type", "properties", "required", "items", "enum", "const", "anyOf",
             "minItems", "maxItems", "minLength", "maxLength", "additionalProperties",
             "title", "description", "$schema", "$id", "default", "examples"}
 SCHEMA_MARKERS = ("properties", "items", "enum", "const", "anyOf")
+COUNTS = ("minItems", "maxItems", "minLength", "maxLength")
 BIG = 1 << 30
+# Limits that keep a hostile schema from exhausting memory or time (same in constrain.js):
+MAX_SCHEMA_DEPTH = 32      # schemas nested inside schemas
+MAX_COUNT = 1_000_000      # minItems, maxItems, minLength, maxLength
+MAX_NODES = 10_000         # compiled nodes
+MAX_CANDIDATES = 100_000   # property names and enum values, summed over every place they can start
+MAX_MIN_LEN = 1_000_000    # bytes of the shortest value of any node
+MAX_READINGS = 256         # stacks alive at once (anyOf and type lists multiply them)
 
 
 class SchemaError(ValueError):
@@ -141,8 +164,23 @@ def _is_schema(d: dict) -> bool:
     return any(k in d for k in SCHEMA_MARKERS)
 
 
-def normalize_schema(schema):
+def _check_count(v, key: str) -> int:
+    """A count keyword's value as an int; JSON's 2.0 counts as 2 (JavaScript cannot tell them apart)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not (0 <= v <= MAX_COUNT) or v != int(v):
+        raise SchemaError(f"{key} must be an integer from 0 to {MAX_COUNT}")
+    return int(v)
+
+
+def _check_keys(d: dict) -> None:
+    if not all(isinstance(k, str) for k in d):
+        raise SchemaError("property names must be strings")
+
+
+def normalize_schema(schema, depth: int = 0):
     """Expand shorthand into the JSON Schema subset (see the module docstring)."""
+    if depth > MAX_SCHEMA_DEPTH:
+        raise SchemaError(f"the schema is nested more than {MAX_SCHEMA_DEPTH} levels deep")
+    depth += 1
     if isinstance(schema, str):
         if not _is_type_name(schema):
             raise SchemaError(f"unknown type name {schema!r}")
@@ -150,11 +188,12 @@ def normalize_schema(schema):
     if isinstance(schema, list):
         if len(schema) != 1:
             raise SchemaError("shorthand for an array is a one-element list [item]")
-        return {"type": "array", "items": normalize_schema(schema[0])}
+        return {"type": "array", "items": normalize_schema(schema[0], depth)}
     if not isinstance(schema, dict):
         raise SchemaError(f"a schema must be a dict, a type name or [item], not {schema!r}")
+    _check_keys(schema)
     if not _is_schema(schema):
-        props = {k: normalize_schema(schema[k]) for k in ordered_keys(schema)}
+        props = {k: normalize_schema(schema[k], depth) for k in ordered_keys(schema)}
         return {"type": "object", "properties": props, "required": list(props)}
     out = {}
     for k, v in schema.items():
@@ -163,13 +202,31 @@ def normalize_schema(schema):
         if k == "properties":
             if not isinstance(v, dict):
                 raise SchemaError("properties must be an object")
-            out[k] = {name: normalize_schema(v[name]) for name in ordered_keys(v)}
+            _check_keys(v)
+            out[k] = {name: normalize_schema(v[name], depth) for name in ordered_keys(v)}
         elif k == "items":
-            out[k] = normalize_schema(v)
+            out[k] = normalize_schema(v, depth)
         elif k == "anyOf":
             if not isinstance(v, list) or not v:
                 raise SchemaError("anyOf must be a non-empty list")
-            out[k] = [normalize_schema(s) for s in v]
+            out[k] = [normalize_schema(s, depth) for s in v]
+        elif k == "type":
+            if not (_is_type_name(v) or (isinstance(v, list) and v and all(_is_type_name(x) for x in v))):
+                raise SchemaError("type must be a type name or a non-empty list of them")
+            out[k] = v
+        elif k == "required":
+            if not isinstance(v, list) or not all(isinstance(r, str) for r in v):
+                raise SchemaError("required must be a list of property names")
+            out[k] = v
+        elif k in COUNTS:
+            out[k] = _check_count(v, k)
+        elif k in ("enum", "const"):
+            values = v if k == "enum" else [v]
+            if not isinstance(values, list) or not values:
+                raise SchemaError("enum must be a non-empty list")
+            if not all(x is None or isinstance(x, (bool, int, float, str)) for x in values):
+                raise SchemaError("enum/const values must be scalars (string, number, boolean or null)")
+            out[k] = v
         elif k == "additionalProperties":
             if v is not False:
                 raise SchemaError("only additionalProperties: false is supported (objects are closed)")
@@ -358,6 +415,7 @@ class Node:
         self.kind = kind
         self.min_len = 0
         self.alts = None  # concrete node ids this node stands for (anyOf flattened)
+        self.readings = 1  # most stacks a value of this node can keep alive at once
 
 
 class LitSet:
@@ -380,24 +438,44 @@ class Grammar:
         self.schema = normalize_schema(schema)
         self.nodes: list[Node] = []
         self.litsets: list[LitSet] = []
+        self.n_candidates = 0
+        # Equal sub-schemas compile to one node: a type list or anyOf repeats the
+        # keywords next to it in every alternative, and without sharing, nested
+        # ones multiply the nodes (9 levels of 4-entry type lists, 475 characters, made 699,049).
+        self._memo: dict[str, int] = {}
         self.root = self._compile(self.schema)
 
     # -- compilation -------------------------------------------------------
     def _add(self, node: Node) -> int:
+        if node.min_len > MAX_MIN_LEN:
+            raise SchemaError(f"the schema's shortest value is longer than {MAX_MIN_LEN} bytes")
+        if len(self.nodes) >= MAX_NODES:
+            raise SchemaError(f"the schema is too large: it compiles to more than {MAX_NODES} nodes")
         self.nodes.append(node)
         return len(self.nodes) - 1
 
     def _litset(self, cands, is_key) -> int:
+        self.n_candidates += len(cands)
+        if self.n_candidates > MAX_CANDIDATES:
+            raise SchemaError(f"the schema is too large: more than {MAX_CANDIDATES} property names and "
+                              "enum values to match")
         self.litsets.append(LitSet(cands, is_key))
         return len(self.litsets) - 1
 
     def _compile(self, s: dict) -> int:
+        key = json.dumps(s, default=repr)
+        nid = self._memo.get(key)
+        if nid is None:
+            nid = self._memo[key] = self._compile_new(s)
+        return nid
+
+    def _compile_new(self, s: dict) -> int:
         s = dict(s)
         if "anyOf" in s:
             alts = s.pop("anyOf")
             if s:  # keywords next to anyOf are merged into each alternative
                 for a in alts:
-                    if any(k in a and a[k] != v for k, v in s.items()):
+                    if any(k in a and not json_equal(a[k], v) for k, v in s.items()):
                         raise SchemaError("a keyword next to anyOf conflicts with an alternative")
                 alts = [{**s, **a} for a in alts]
             return self._any([self._compile(a) for a in alts])
@@ -419,7 +497,7 @@ class Grammar:
                 raise SchemaError("no enum/const value satisfies the rest of the schema")
             return self._lit([(t, -1, 0) for t in sorted(texts)])
         t = s.get("type")
-        if t is None:
+        if "type" not in s:
             if "properties" in s:
                 t = "object"
             elif "items" in s:
@@ -436,8 +514,8 @@ class Grammar:
             return self._concrete(node)
         if t == "string":
             node = Node(K_STR)
-            node.lo = _count(s, "minLength", 0)
-            node.hi = _count(s, "maxLength", None)
+            node.lo = s.get("minLength", 0)
+            node.hi = s.get("maxLength")
             if node.hi is not None and node.hi < node.lo:
                 raise SchemaError("maxLength < minLength")
             node.cap = node.hi if node.hi is not None else node.lo
@@ -448,8 +526,8 @@ class Grammar:
                 raise SchemaError("arrays need items")
             node = Node(K_ARR)
             node.item = self._compile(s["items"])
-            node.mn = _count(s, "minItems", 0)
-            node.mx = _count(s, "maxItems", None)
+            node.mn = s.get("minItems", 0)
+            node.mx = s.get("maxItems")
             if node.mx is not None and node.mx < node.mn:
                 raise SchemaError("maxItems < minItems")
             node.cap = node.mx if node.mx is not None else node.mn
@@ -457,6 +535,7 @@ class Grammar:
             node.m = m
             node.open_rem = 1 if node.mn == 0 else m + (node.mn - 1) * (1 + sp + m) + 1
             node.min_len = 1 + node.open_rem
+            node.readings = self.nodes[node.item].readings
             return self._concrete(node)
         if t == "object":
             return self._object(s)
@@ -482,17 +561,24 @@ class Grammar:
                     alts.append(a)
         node.alts = tuple(alts)
         node.min_len = min(self.nodes[a].min_len for a in alts)
+        # Each alternative keeps its own stacks alive: a bound checked here, at
+        # compile time, so that no mask ever has to track more stacks than this.
+        node.readings = sum(self.nodes[a].readings for a in alts)
+        if node.readings > MAX_READINGS:
+            raise SchemaError(f"the schema is too ambiguous: its anyOf and type lists leave up to "
+                              f"{node.readings} ways to read the output at once (the limit is {MAX_READINGS})")
         return self._add(node)
 
     def _object(self, s: dict) -> int:
         props = s.get("properties", {})
         required = s.get("required", [])
-        if not isinstance(required, list) or any(r not in props for r in required):
+        if any(r not in props for r in required):
             raise SchemaError("required must list properties that are defined")
         names = list(props)
         n, sp = len(names), self.space
         node = Node(K_OBJ)
         node.props = [self._compile(props[k]) for k in names]
+        node.readings = max((self.nodes[p].readings for p in node.props), default=1)
         node.keys = [encode_string(k).encode("utf-8") for k in names]
         req = [k in required for k in names]
         node.allopt = [not any(req[i:]) for i in range(n + 1)]
@@ -852,13 +938,6 @@ class Grammar:
                 total += self._rem(f)
             best = min(best, total)
         return best
-
-
-def _count(s: dict, key: str, default):
-    v = s.get(key, default)
-    if v is not default and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
-        raise SchemaError(f"{key} must be a non-negative integer")
-    return v
 
 
 def compile_schema(schema, layout: str = "spaced") -> Grammar:

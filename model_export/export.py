@@ -15,6 +15,10 @@ Outputs
                    feed back as past_key_values on the next call
   attentions       float32 [n_layer, B, n_head, T, P + T]  attention probabilities of the new queries
                    over all keys (rows sum to 1; zero above the causal diagonal)
+  lens_hidden      float32 [B, n_layer, n_embd]            for the logit lens, at the last new position:
+                   the final LayerNorm applied to the residual stream after each block;
+                   lens_hidden @ wte.T is what the model would predict if it stopped
+                   there (block n_layer - 1 gives that position's logits)
 
 Positions are P .. P + T - 1, read from the shape of past_key_values, so the
 caller never passes them. P + T must not exceed block_size: past that, drop
@@ -91,7 +95,7 @@ def build_graph(params, config: model.GPTConfig, reward_head: bool = False) -> o
 
     heads_shape = g.const("heads_shape", np.array([0, 0, H, D], np.int64))   # 0 = keep that axis
     merged_shape = g.const("merged_shape", np.array([0, 0, C], np.int64))
-    presents, attentions = [], []
+    presents, attentions, residuals = [], [], []  # residuals: the stream after each block
     for layer in range(L):
         p = f"h{layer}."
         w = lambda name, arr: g.const(p + name, f32(arr))
@@ -132,12 +136,21 @@ def build_graph(params, config: model.GPTConfig, reward_head: bool = False) -> o
 
         presents.append(g.op("Concat", [g.op("Unsqueeze", [k, "axis0"]), g.op("Unsqueeze", [v, "axis0"])], axis=0))
         attentions.append(g.op("Unsqueeze", [probs, "axis0"]))
+        residuals.append(x)
 
     hidden = g.op("LayerNormalization", [x, g.const("ln_f.g", f32(params["ln_f.g"])), g.const("ln_f.b", f32(params["ln_f.b"]))],
                   "ln_f", axis=-1, epsilon=1e-5)
     g.op("MatMul", [hidden, g.op("Transpose", ["wte"], perm=[1, 0])], outputs=["logits"])  # tied output projection
     if reward_head:
         return reward_outputs(g, params, config, hidden, new_len)
+    # logit lens: the final LayerNorm applied to the residual stream after each block, at
+    # the last new position only; times wte.T (done by the caller, when asked) it gives
+    # what the model would predict if it stopped after that block. The head's matmul
+    # stays out of the graph: every decoding step would pay for it, asked or not.
+    g.const("last_start", np.array([-1], np.int64))
+    g.const("last_end", np.array([np.iinfo(np.int64).max], np.int64))
+    at_last = [g.op("Slice", [r, "last_start", "last_end", "axis1"]) for r in residuals]  # [B, 1, C] each
+    g.op("LayerNormalization", [g.op("Concat", at_last, axis=1), "ln_f.g", "ln_f.b"], outputs=["lens_hidden"], axis=-1, epsilon=1e-5)
     g.op("Concat", [g.op("Unsqueeze", [t, "axis0"]) for t in presents], outputs=["present_key_values"], axis=0)
     g.op("Concat", attentions, outputs=["attentions"], axis=0)
 
@@ -146,7 +159,8 @@ def build_graph(params, config: model.GPTConfig, reward_head: bool = False) -> o
               helper.make_tensor_value_info("past_key_values", TensorProto.FLOAT, [L, 2, B, H, P, D])]
     outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT, [B, T, config.vocab_size]),
                helper.make_tensor_value_info("present_key_values", TensorProto.FLOAT, [L, 2, B, H, "total_sequence", D]),
-               helper.make_tensor_value_info("attentions", TensorProto.FLOAT, [L, B, H, T, "total_sequence"])]
+               helper.make_tensor_value_info("attentions", TensorProto.FLOAT, [L, B, H, T, "total_sequence"]),
+               helper.make_tensor_value_info("lens_hidden", TensorProto.FLOAT, [B, L, C])]
     return helper.make_graph(g.nodes, "tiny_gpt", inputs, outputs, initializer=g.inits)
 
 
@@ -208,15 +222,15 @@ def session(path_or_model):
     return ort.InferenceSession(data, opts, providers=["CPUExecutionProvider"])
 
 
-def run_onnx(sess, input_ids, past):
-    names = ["logits", "present_key_values", "attentions"]
+def run_onnx(sess, input_ids, past, lens=False):
+    names = ["logits", "present_key_values", "attentions"] + (["lens_hidden"] if lens else [])
     return sess.run(names, {"input_ids": np.asarray(input_ids, np.int64), "past_key_values": past.astype(np.float32)})
 
 
 def parity(sess, params, config: model.GPTConfig, sequences, prefill: int | None = None) -> float:
-    """Largest |numpy - onnxruntime| over logits, present keys/values and
-    attentions, for each sequence run as a prefill of `prefill` tokens (all of
-    them if None) followed by single-token steps."""
+    """Largest |numpy - onnxruntime| over logits, present keys/values,
+    attentions and the logit lens, for each sequence run as a prefill of
+    `prefill` tokens (all of them if None) followed by single-token steps."""
     worst = 0.0
     for seq in sequences:
         seq = np.asarray(seq, np.int64)[None, :]
@@ -225,7 +239,9 @@ def parity(sess, params, config: model.GPTConfig, sequences, prefill: int | None
         for start, stop in [(0, n)] + [(t, t + 1) for t in range(n, seq.shape[1])]:
             chunk = seq[:, start:stop]
             ref = model.forward_step(params, config, chunk, past_np, return_attn=True)
-            got = run_onnx(sess, chunk, past_ort)
+            *got, lens_hidden = run_onnx(sess, chunk, past_ort, lens=True)
+            got.append((lens_hidden @ params["wte"].T).transpose(1, 0, 2))          # the head, as the page applies it
+            ref = (*ref, model.logit_lens(params, config, seq[:, :stop])[:, :, -1])  # the lens reads the whole prefix
             worst = max(worst, *(float(np.max(np.abs(a - b))) for a, b in zip(ref, got)))
             past_np, past_ort = ref[1], got[1]
     return worst

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 
@@ -374,6 +374,19 @@ def forward(params, config: GPTConfig, idx, targets=None, weights=None, return_a
         out["attn"] = np.stack([c[2][3] for c in layers])
     out["cache"] = cache
     return out
+
+
+def logit_lens(params, config: GPTConfig, idx):
+    """The logit lens (nostalgebraist, 2020): what the model would predict if it
+    stopped after block 1, 2, ..., n_layer, i.e. the final LayerNorm and the tied
+    head applied to the residual stream after each block. Returns logits
+    [n_layer, B, T, V]; the last row is forward()'s logits, bit for bit.
+
+    A model cut after block l is this model with n_layer = l + 1 (forward reads
+    only the blocks it loops over, then ln_f and the head), so the lens is
+    forward() on ever deeper cuts."""
+    return np.stack([forward(params, replace(config, n_layer=depth), idx)["logits"]
+                     for depth in range(1, config.n_layer + 1)])
 
 
 def backward(params, config: GPTConfig, cache, grads, dlogits=None, dhidden=None):

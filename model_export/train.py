@@ -222,17 +222,22 @@ class History:
     lr: list = field(default_factory=list)
     eval_step: list = field(default_factory=list)  # steps at which evaluations ran
     eval: list = field(default_factory=list)       # dicts of named evaluation results
+    probe_step: list = field(default_factory=list)  # steps at which probe ran (pretrain's abilities)
+    probe: list = field(default_factory=list)
     ms_per_step: float = 0.0  # mean time of one training step (batch, forward, backward, update)
     seconds: float = 0.0      # the whole loop, evaluations included
+    probe_seconds: float = 0.0  # of which the probe's calls
 
 
 def train(params, config: model.GPTConfig, tc: TrainConfig, next_batch: Callable, loss_and_grads=lm_loss_and_grads,
-          evaluate: Callable | None = None, log=sys.stderr, label="train") -> History:
+          evaluate: Callable | None = None, log=sys.stderr, label="train",
+          probe: Callable | None = None, probe_every: int = 0) -> History:
     """Run tc.steps optimizer steps on params (updated in place).
 
     next_batch(step, rng) -> batch; loss_and_grads(params, config, grads, batch)
     -> loss fills `grads`; evaluate(step) -> dict, called every tc.eval_every
-    steps and after the last one."""
+    steps and after the last one; probe(step) -> dict likewise every probe_every
+    steps (a second, denser schedule; it must only read params)."""
     speed_up_malloc()
     flat = model.flat_of(params)
     grad_flat = np.zeros_like(flat)
@@ -263,6 +268,11 @@ def train(params, config: model.GPTConfig, tc: TrainConfig, next_batch: Callable
         if evaluate is not None and (step % tc.eval_every == 0 or last):
             hist.eval_step.append(step)
             hist.eval.append(evaluate(step))
+        if probe is not None and probe_every and (step % probe_every == 0 or last):
+            t_probe = time.perf_counter()
+            hist.probe_step.append(step)
+            hist.probe.append(probe(step))
+            hist.probe_seconds += time.perf_counter() - t_probe
         if log is not None:
             # a live line on a terminal (\r rewrites it), one line per eval_every steps in a file
             live = getattr(log, "isatty", lambda: False)()
@@ -278,9 +288,11 @@ def train(params, config: model.GPTConfig, tc: TrainConfig, next_batch: Callable
 
 
 def pretrain(config: model.GPTConfig, tc: TrainConfig, train_tokens: np.ndarray, val_tokens: np.ndarray,
-             log=sys.stderr):
+             log=sys.stderr, measure: Callable | None = None, measure_every: int = 0):
     """Pre-training from a seeded init on a token stream, evaluating train and
-    held-out val loss on fixed windows. Returns (params, History)."""
+    held-out val loss on fixed windows. measure(params) -> dict (abilities.py)
+    runs every measure_every steps, with the val loss beside it, into
+    hist.probe. Returns (params, History)."""
     params = model.init_params(config, seed=tc.seed)
     T = config.block_size
     train_eval = fixed_batches(train_tokens, tc.eval_batches, tc.batch_size, T, seed=tc.seed + 1)
@@ -290,8 +302,16 @@ def pretrain(config: model.GPTConfig, tc: TrainConfig, train_tokens: np.ndarray,
         x, y = sample_batch(train_tokens, tc.batch_size, T, rng)
         return x, y, mean_weights(y)
 
-    def evaluate(step):
-        return {"train": lm_eval_loss(params, config, train_eval), "val": lm_eval_loss(params, config, val_eval)}
+    val_at = {}  # step -> val loss, so that a probe at an evaluation step does not measure it twice
 
-    hist = train(params, config, tc, next_batch, evaluate=evaluate, log=log, label="pretrain")
+    def evaluate(step):
+        val_at[step] = lm_eval_loss(params, config, val_eval)
+        return {"train": lm_eval_loss(params, config, train_eval), "val": val_at[step]}
+
+    def probe(step):
+        val = val_at[step] if step in val_at else lm_eval_loss(params, config, val_eval)
+        return {"val_loss": val, **measure(params)}
+
+    hist = train(params, config, tc, next_batch, evaluate=evaluate, log=log, label="pretrain",
+                 probe=probe if measure else None, probe_every=measure_every)
     return params, hist

@@ -23,13 +23,16 @@ if [ ${#missing[@]} -gt 0 ]; then apt_install "${missing[@]}"; fi
 python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
   echo "setup: Python 3.11 or newer is needed (found $(python3 --version))" >&2; exit 1; }
 
-# Python packages, into .venv, reinstalled only when pyproject.toml changes.
+# Python packages, into .venv, exactly as locked in requirements.lock (every
+# version pinned, so a model rebuilt elsewhere trains on the same numpy), then
+# the project itself; reinstalled only when the lock file or pyproject.toml changes.
 [ -x .venv/bin/python ] || python3 -m venv .venv
-stamp=".venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)"
+stamp=".venv/.installed-$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16)"
 if [ ! -e "$stamp" ]; then
-  echo "setup: installing Python packages into .venv"
+  echo "setup: installing Python packages into .venv (requirements.lock)"
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test]"
+  .venv/bin/python -m pip install -q -r requirements.lock
+  .venv/bin/python -m pip install -q --no-deps -e .
   rm -f .venv/.installed-*; touch "$stamp"
 fi
 

@@ -70,13 +70,51 @@ ARTIFACTS_URL = None  # set by the browser worker: the site's assets/model/ URL
 def artifact(name):
     """Text of one of the model build's files (JSON, Python), wherever this runs."""
     if ARTIFACTS_URL is not None:
-        from pyodide.http import open_url  # Pyodide only: a synchronous fetch, fine in a worker
-
-        return open_url(ARTIFACTS_URL + name).read()
+        return _download_text(ARTIFACTS_URL + name, name)
     folder = os.environ.get("GUIDE_ARTIFACTS")
     if not folder:
         raise FileNotFoundError(f"{name}: no model artifacts here (GUIDE_ARTIFACTS is not set)")
-    with open(os.path.join(folder, name), encoding="utf-8") as f:
+    # One folder, or several joined by os.pathsep (the model build's, then files derived from it)
+    folders = folder.split(os.pathsep)
+    path = next((p for p in (os.path.join(f, name) for f in folders) if os.path.isfile(p)), os.path.join(folders[0], name))
+    with open(path, encoding="utf-8") as f:
+        return f.read()
+
+
+def _download_text(url, name):
+    """GET url synchronously (Pyodide, in a worker); an HTTP error names the file."""
+    from js import XMLHttpRequest  # Pyodide only
+
+    request = XMLHttpRequest.new()
+    request.open("GET", url, False)  # synchronous is fine in a worker, and cells are synchronous code
+    try:
+        request.send(None)
+    except Exception as err:  # network failure: the JS error surfaces as a JsException
+        raise OSError(f"{name} could not be downloaded from the site ({err})") from None
+    if request.status != 200:
+        raise FileNotFoundError(f"{name} could not be downloaded from the site (HTTP {request.status})")
+    return request.responseText
+
+
+def artifact_bytes(name):
+    """Bytes of one of the model build's files (a .safetensors parameter file), wherever this runs."""
+    if ARTIFACTS_URL is not None:
+        from js import XMLHttpRequest  # Pyodide only
+
+        request = XMLHttpRequest.new()
+        request.open("GET", ARTIFACTS_URL + name, False)
+        request.responseType = "arraybuffer"  # binary: allowed for a synchronous request in a worker
+        try:
+            request.send(None)
+        except Exception as err:
+            raise OSError(f"{name} could not be downloaded from the site ({err})") from None
+        if request.status != 200:
+            raise FileNotFoundError(f"{name} could not be downloaded from the site (HTTP {request.status})")
+        return request.response.to_bytes()
+    folder = os.environ.get("GUIDE_ARTIFACTS")
+    if not folder:
+        raise FileNotFoundError(f"{name}: no model artifacts here (GUIDE_ARTIFACTS is not set)")
+    with open(os.path.join(folder.split(os.pathsep)[0], name), "rb") as f:  # the model build's folder
         return f.read()
 
 
@@ -90,8 +128,8 @@ class LineChart:
 
     COLOURS = ["#3f51b5", "#ff6e40", "#2e7d32", "#8e24aa"]
 
-    def __init__(self, series, title, x_label="", y_label="", width=560, height=260):
-        self.series, self.title = series, title
+    def __init__(self, series, title, x_label="", y_label="", width=560, height=260, legend="top right"):
+        self.series, self.title, self.legend = series, title, legend  # legend: "top right", "top left" or "bottom right"
         self.x_label, self.y_label, self.width, self.height = x_label, y_label, width, height
 
     def _repr_svg_(self):
@@ -128,16 +166,135 @@ class LineChart:
             colour = self.COLOURS[i % len(self.COLOURS)]
             points = " ".join("{:.1f},{:.1f}".format(*px(x, y)) for x, y in zip(sx, sy))
             parts.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="2"/>')
-            parts.append(f'<text x="{left + w - 4}" y="{top + 14 * (i + 1)}" text-anchor="end" fill="{colour}">{escape(name)}</text>')
+            lx, anchor = (left + 8, "start") if self.legend == "top left" else (left + w - 4, "end")
+            ly = top + h - 6 - 14 * (len(self.series) - 1 - i) if self.legend == "bottom right" else top + 14 * (i + 1)
+            parts.append(f'<text x="{lx}" y="{ly}" text-anchor="{anchor}" fill="{colour}">{escape(name)}</text>')
         parts.append("</svg>")
         return "".join(parts)
+
+
+# --- proseB: words and layout for the training, inference and agents pages ---
+# Formatting only: the cells keep the ML; these turn its numbers into the
+# page's sentences and aligned tables.
+
+
+def share(x, digits=0):
+    """A fraction as a percentage, or "n/a" when it could not be measured."""
+    return "n/a" if x is None else f"{x:.{digits}%}"
+
+
+def share_strict(x):
+    """A share as a whole percentage, or with a decimal where rounding would hide a miss (99.6%, not 100%)."""
+    if x is None:
+        return "n/a"
+    return f"{x:.1%}" if f"{x:.0%}" in ("0%", "100%") and 0 < x < 1 else f"{x:.0%}"
+
+
+def valid_calls_words(valid, calls, rate):
+    """Words for how many of a run's tool calls parsed and matched the schema."""
+    if not calls:
+        return "it wrote no tool call at all"
+    return f"{valid} of its {calls} tool calls ({share_strict(rate)}) were valid"
+
+
+def ordinal(n):
+    """1 -> "first", 2 -> "second", ...; "number 11" past ten."""
+    words = ["first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth"]
+    return words[n - 1] if 1 <= n <= len(words) else f"number {n}"
+
+
+def change(before, after, tolerance=0.005):
+    """Words for a change between two shares, true whichever way it went."""
+    if before is None or after is None:
+        return "could not be measured"
+    if after > before + tolerance:
+        return f"rose from {before:.0%} to {after:.0%}"
+    if after < before - tolerance:
+        return f"fell from {before:.0%} to {after:.0%}"
+    return f"stayed at about {after:.0%}"
+
+
+def text_table(header, rows, align=None):
+    """Rows of cells as aligned text. align: one letter per column, "l" or "r"
+    (default: the first column left, the others right)."""
+    table = [[str(c) for c in header]] + [[str(c) for c in row] for row in rows]
+    align = align or "l" + "r" * (len(header) - 1)
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    return "\n".join("  ".join(c.ljust(w) if a == "l" else c.rjust(w) for c, w, a in zip(row, widths, align)).rstrip()
+                     for row in table)
+
+
+class ChartRow:
+    """Small charts side by side (each with its own y axis), wrapping on narrow screens."""
+
+    def __init__(self, *charts):
+        self.charts = charts
+
+    def _repr_html_(self):
+        cells = "".join(f'<div class="chart-row-item">{c._repr_svg_()}</div>' for c in self.charts)
+        return f'<div class="chart-row">{cells}</div>'
+
+
+# --- end of proseB's block ---
+
+
+def lens_verdict(ranks):
+    """Words for where a token first tops the logit lens; ranks: its rank after each block (1 = the favourite)."""
+    first = next((depth for depth, rank in enumerate(ranks, start=1) if rank == 1), None)
+    if first is None:
+        return "it leads at no depth"
+    if first == len(ranks):
+        return "it leads only after the last block, so as far as the lens can see, the answer takes shape in the final block"
+    return f"it first leads after block {first} of {len(ranks)}"
+
+
+def jump_verdict(jump=None):
+    """Words for the sharpest exact-match jump of the abilities measured during pre-training
+    (snippets/training/abilities.py): the ability's label, the two steps, its exact scores and
+    the held-out losses there, and the share of each curve's whole change in that interval."""
+    if not jump:
+        return "None of the exact-match scores rose clearly during this training run, so there is no jump to look at."
+    (a, b), (before, after), (loss_a, loss_b) = jump["steps"], jump["scores"], jump["losses"]
+    partial_share = jump["partial_share"]
+    if partial_share >= 0.5 * jump["share"]:
+        partial = (f"its partial-credit score jumped in the same interval ({share_strict(partial_share)} of its "
+                   "rise): here the jump is not only an effect of all-or-nothing scoring")
+    else:
+        partial = (f"its partial-credit score rose by only {share_strict(partial_share)} of its rise: token by "
+                   "token, the skill grew more gradually than the exact score shows")
+    return (f"The sharpest jump in exact match belongs to {jump['label']}: between step {a} and step {b} "
+            f"its exact score went from {before:.0%} to {after:.0%}, {share_strict(jump['share'])} of its whole "
+            f"rise in one interval. Over the same steps the held-out loss went from {loss_a:.2f} to {loss_b:.2f} "
+            f"({share_strict(jump['loss_share'])} of its whole drop), and {partial}.")
+
+
+def halfway_words(halfways):
+    """Words comparing when exact match and partial credit got halfway, for (label, exact_step, partial_step)."""
+    if not halfways:
+        return ""
+    first = [f"{label} at step {p} instead of {e}" for label, e, p in halfways if p < e]
+    same = [label for label, e, p in halfways if p == e]
+    later = [label for label, e, p in halfways if p > e]
+    parts = []
+    if first:
+        parts.append("Partial credit got halfway sooner than exact match for " + "; ".join(first) + ".")
+    if same:
+        parts.append("Both scores got halfway at the same measurement for " + " and ".join(same) + ".")
+    if later:
+        parts.append("Exact match got halfway first for " + " and ".join(later) + ".")
+    return " ".join(parts)
 
 
 # Cells write `from guide import artifact, LineChart`: a module made here so it
 # exists both in the build's CPython and in Pyodide without another file to ship.
 guide = types.ModuleType("guide", "Helpers for the guide's cells.")
 guide.artifact = artifact
+guide.artifact_bytes = artifact_bytes
 guide.LineChart = LineChart
+guide.share, guide.change, guide.text_table, guide.ChartRow = share, change, text_table, ChartRow  # proseB
+guide.share_strict, guide.valid_calls_words, guide.ordinal = share_strict, valid_calls_words, ordinal  # proseB
+guide.lens_verdict = lens_verdict  # the logit lens (docs/inference/generation.md)
+guide.jump_verdict, guide.halfway_words = jump_verdict, halfway_words  # abilities (docs/training/pretraining.md)
 sys.modules["guide"] = guide
 
 

@@ -171,13 +171,18 @@ def fence_format(source, language, class_name, options, md, **kwargs):
     # A cell needs what earlier cells imported too: they run first in the browser.
     current.packages.update(needed_packages(code))
     needs = " ".join(sorted(current.packages))
+    # data-search-exclude: the site search indexes the prose, not code and its
+    # output (which made up much of an index every page downloads). A <section>,
+    # because Material's indexer stops excluding at the first closing tag of the
+    # same name as the excluded element, and a cell holds several </div>.
     return (
-        f'<div class="pycell" data-cell="{index}" data-snippet="{html.escape(name)}" data-needs="{needs}">'
+        f'<section class="pycell" data-cell="{index}" data-snippet="{html.escape(name)}" data-needs="{needs}" '
+        'data-search-exclude>'
         f'<div class="pycell-bar"><span class="pycell-label">snippets/{html.escape(name)}</span></div>'
         f'<div class="language-python highlight pycell-code"><pre><span></span><code>{highlighted}</code></pre></div>'
         f'<script type="application/json" class="pycell-src">{raw}</script>'
         + PLACEHOLDER.format(f"\x02CELL{index}\x03")
-        + "</div>"
+        + "</section>"
     )
 
 

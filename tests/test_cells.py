@@ -16,7 +16,7 @@ import pytest
 from bs4 import BeautifulSoup
 
 from model_export import build as model_build
-from sitebuild import cells
+from sitebuild import cells, embedding_map
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -46,7 +46,9 @@ def run_page_fresh(page):
         "expressions": cells.EXPRESSION_RE.findall(markdown),
     }
     # The same model artifacts the build used (same profile: cached, no retraining).
-    env = {**os.environ, cells.ARTIFACTS_ENV: str(model_build.ensure_artifacts())}
+    artifacts = model_build.ensure_artifacts()
+    folders = (artifacts, embedding_map.ensure(artifacts))  # as sitebuild/hooks.py passes them to the build
+    env = {**os.environ, cells.ARTIFACTS_ENV: os.pathsep.join(map(str, folders))}
     proc = subprocess.run(
         [sys.executable, "-P", str(cells.RUNNER)], input=json.dumps(request),
         capture_output=True, text=True, cwd=ROOT, timeout=600, env=env,

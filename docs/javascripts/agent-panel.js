@@ -36,7 +36,7 @@
 
 import { ASSISTANT, ContextFull, EOT, firstLine, makeTools, parseCall, runQuestion, TOOL, TOOL_SCHEMA, USER } from "./agent-tools.js";
 import { compileSchema, ConstrainedDecoder } from "./constrain.js";
-import { el, fetchBytes, formatBytes, loadModel, loadReport, LoadError, MODEL_DIR, showToken, yieldToBrowser } from "./model-runtime.js";
+import { el, formatBytes, loadModel, loadReport, LoadError, modelFile, offerRetry, showToken, yieldToBrowser } from "./model-runtime.js";
 
 export const EXAMPLES = [
   "How many goals did Lionel Messi score in 2023, and what is its square root?",
@@ -267,10 +267,11 @@ class Panel {
       show();
     };
     show();
+    offerRetry(this.status, null);
     try {
       const [model, kbBytes, report] = await Promise.all([
         loadModel("agent", { onProgress }),
-        fetchBytes(new URL(KNOWLEDGE, MODEL_DIR), KNOWLEDGE, onProgress),
+        modelFile(KNOWLEDGE, { onProgress }),
         loadReport(),
       ]);
       let kb;
@@ -300,6 +301,7 @@ class Panel {
       settled = true;
       this.setState("error");
       this.say(err instanceof LoadError ? `${err.message}.` : `Could not start the agent: ${err.message || err}.`, true);
+      offerRetry(this.status, () => this.load().then(() => this.say("The agent is ready: try again."), () => {}));
       throw err;
     }
   }

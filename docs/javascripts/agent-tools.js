@@ -277,14 +277,44 @@ export function firstLine(text) {
   return [text.slice(0, cut), how];
 }
 
-// [tool, argument], or throws Error with the observation-ready message.
-export function parseCall(text) {
-  let value;
+export const MAX_JSON_DEPTH = 32; // nested arrays and objects in an action (a call needs 1)
+
+// text without leading and trailing ASCII whitespace (" \t\n\r\f\v"), as agent.py's
+// strip_ws: trim() would also remove U+FEFF and Python's strip() U+001C-U+001F and U+0085.
+export function stripWs(text) {
+  return text.replace(/^[ \t\n\r\f\v]+|[ \t\n\r\f\v]+$/g, "");
+}
+
+// The deepest nesting of [ and { outside strings, as agent.py's json_depth.
+export function jsonDepth(text) {
+  let depth = 0, deepest = 0, inString = false, escaped = false;
+  for (const ch of text) {
+    if (inString) {
+      if (escaped) escaped = false;
+      else if (ch === "\\") escaped = true;
+      else if (ch === '"') inString = false;
+    } else if (ch === '"') inString = true;
+    else if (ch === "[" || ch === "{") deepest = Math.max(deepest, ++depth);
+    else if (ch === "]" || ch === "}") depth--;
+  }
+  return deepest;
+}
+
+// JSON text -> value, as agent.py's parse_json (which makes json.loads follow
+// JSON.parse: no NaN or Infinity) with the same depth limit. Throws Error with
+// the observation-ready message.
+export function parseJson(text) {
+  if (jsonDepth(text) > MAX_JSON_DEPTH) throw new Error("Error: the action is nested too deeply");
   try {
-    value = JSON.parse(text);
+    return JSON.parse(text);
   } catch {
     throw new Error("Error: the action is not valid JSON");
   }
+}
+
+// [tool, argument], or throws Error with the observation-ready message.
+export function parseCall(text) {
+  const value = parseJson(text);
   if (validate(value, TOOL_SCHEMA).length) throw new Error("Error: the action does not match the tool schema");
   return [value.tool, value[TOOL_ARGUMENT[value.tool]]];
 }
@@ -303,7 +333,7 @@ export async function runAgent(generate, question, tools, { maxSteps = 4, jsonFn
   for (;;) {
     const [line, how] = firstLine(await generate(text));
     if (line.startsWith("Final Answer:")) {
-      const answer = line.slice("Final Answer:".length).trim();
+      const answer = stripWs(line.slice("Final Answer:".length));
       text += line + EOT;
       push({ kind: "answer", text: answer });
       return result(answer, "final answer");

@@ -1,16 +1,18 @@
 // Attention, seen from inside the tiny model: which earlier tokens each token looks at.
 //
-// Markup (in a page):
+// Markup (in a page; widgets.js mounts it):
 //
 //   <div class="lab attention-view" data-text="The capital of France is Paris."></div>
-//   <script type="module" src="../../javascripts/attention-view.js"></script>
 //
 // The model loads on the first click (Show attention, or the pronoun sentence
 // button). One forward pass over the text returns the attention probabilities
 // of every layer and head ([n_layer, 1, n_head, T, T]). Hovering, focusing or
 // tapping a token shows how strongly it attends to each token up to itself
 // (rows sum to 1; later tokens are masked: it cannot see them); the heatmap
-// shows all rows at once. Arrow keys move between tokens.
+// shows all rows at once, scaled to fit the column: its cells shrink with the
+// number of tokens, and when they get too narrow for the column labels those
+// labels are hidden (the tokens above still name every column). Arrow keys
+// move between tokens.
 //
 // Test hooks: each token chip carries data-index and, while a token is
 // selected, data-weight (the exact probability); the root carries data-state.
@@ -74,7 +76,10 @@ class AttentionView {
     this.notice = el("p", { class: "lab-notice", hidden: true });
     this.tokens = el("div", { class: "att-tokens", role: "group", "aria-label": "Tokens: hover, tap or focus one to see what it attends to" });
     this.summary = el("p", { class: "att-summary", "aria-live": "polite" });
-    this.heat = el("div", { class: "lab-scroll att-heat-wrap" });
+    this.heat = el("div", { class: "att-heat-wrap" });
+    // Column labels need about a line's height of width; hide them when the cells get narrower.
+    this.fit = new ResizeObserver(() => this.fitLabels());
+    this.fit.observe(this.heat);
     this.root.append(
       el("label", { for: inputId, class: "lab-label" }, "Text"),
       el("div", { class: "att-inputrow" }, this.input),
@@ -219,14 +224,24 @@ class AttentionView {
         })))));
     table.style.setProperty("--cols", T);
     this.heat.replaceChildren(el("p", { class: "lab-caption" }, "All rows at once: each row is one token, its cells how much it attends to each token (darker = more); the upper triangle is masked."), table);
+    this.fitLabels();
+  }
+
+  fitLabels() {
+    const table = this.heat.querySelector(".att-heat");
+    const cell = table?.querySelector("td");
+    if (!cell) return;
+    const lineHeight = parseFloat(getComputedStyle(table).fontSize) * 1.1;
+    table.classList.toggle("att-heat-narrow", cell.getBoundingClientRect().width < lineHeight);
   }
 }
 
-export function mountAll(root = document) {
-  return Array.from(root.querySelectorAll(".attention-view:not([data-mounted])"), (node) => {
-    node.dataset.mounted = "";
-    return new AttentionView(node);
-  });
+export function mountAttentionView(node) {
+  if (node.dataset.mounted !== undefined) return null;
+  node.dataset.mounted = "";
+  return new AttentionView(node);
 }
 
-mountAll();
+export function mountAll(root = document) {
+  return Array.from(root.querySelectorAll(".attention-view"), mountAttentionView).filter(Boolean);
+}

@@ -9,7 +9,7 @@
 // Cells share one interpreter like a notebook: running a cell first runs the
 // earlier cells that have not run yet in the current interpreter.
 
-import { PythonSession, StoppedError } from "./python-session.js";
+import { CrashedError, PythonSession, StoppedError } from "./python-session.js";
 
 const settings = JSON.parse(document.getElementById("guide-settings")?.textContent || "{}");
 const session = new PythonSession(settings);
@@ -28,7 +28,62 @@ function seconds(ms) {
   return `${(ms / 1000).toFixed(ms < 10000 ? 2 : 1)} s`;
 }
 
-// The same markup as sitebuild/cells.py render_items().
+// A cell may print without end (a loop the reader wrote, say). Each block of
+// text keeps its first HEAD_LINES and last TAIL_LINES lines and counts the
+// lines between, so the page stays responsive however much is printed.
+const HEAD_LINES = 200;
+const TAIL_LINES = 300;
+const LINE_CHARS = 10_000; // a line longer than this is cut too
+
+class CappedText {
+  constructor() {
+    this.head = [];
+    this.tail = [];
+    this.line = ""; // the line being written (no newline yet)
+    this.hiddenLines = 0;
+    this.hiddenChars = 0;
+  }
+
+  add(text) {
+    const parts = text.split("\n");
+    this.extendLine(parts[0]);
+    for (const part of parts.slice(1)) {
+      this.endLine();
+      this.extendLine(part);
+    }
+  }
+
+  extendLine(text) {
+    const room = LINE_CHARS - this.line.length;
+    if (text.length > room) this.hiddenChars += text.length - Math.max(room, 0);
+    if (room > 0) this.line += text.slice(0, room);
+  }
+
+  endLine() {
+    const line = this.hiddenChars ? `${this.line} … (${this.hiddenChars} more characters)` : this.line;
+    this.line = "";
+    this.hiddenChars = 0;
+    if (this.head.length < HEAD_LINES) return void this.head.push(line);
+    this.tail.push(line);
+    if (this.tail.length > TAIL_LINES) {
+      this.tail.shift();
+      this.hiddenLines += 1;
+    }
+  }
+
+  // Fill `pre` with the kept text, and a marked line where lines were dropped.
+  showIn(pre) {
+    const lines = (list) => list.map((line) => line + "\n").join("");
+    const last = this.hiddenChars ? `${this.line} … (${this.hiddenChars} more characters)` : this.line;
+    if (!this.hiddenLines) return void (pre.textContent = lines(this.head) + lines(this.tail) + last);
+    const marker = document.createElement("span");
+    marker.className = "pycell-truncated";
+    marker.textContent = `… output truncated, ${this.hiddenLines} lines hidden …\n`;
+    pre.replaceChildren(lines(this.head), marker, lines(this.tail) + last);
+  }
+}
+
+// The same markup as sitebuild/cells.py render_items(); text is capped (above).
 function renderItem(item) {
   if (item.type === "html") {
     const div = document.createElement("div");
@@ -38,7 +93,9 @@ function renderItem(item) {
   }
   const pre = document.createElement("pre");
   pre.className = `pycell-${item.type}`;
-  pre.textContent = item.text;
+  pre.capped = new CappedText();
+  pre.capped.add(item.text);
+  pre.capped.showIn(pre);
   return pre;
 }
 
@@ -157,8 +214,12 @@ class Cell {
   stream(kind, text) {
     if (this.output.dataset.origin !== "browser") this.showItems([]);
     const last = this.output.lastElementChild;
-    if (last && last.classList.contains(`pycell-${kind}`)) last.textContent += text;
-    else this.output.append(renderItem({ type: kind, text }));
+    if (last && last.classList.contains(`pycell-${kind}`) && last.capped) {
+      last.capped.add(text);
+      last.capped.showIn(last);
+    } else {
+      this.output.append(renderItem({ type: kind, text }));
+    }
   }
 
   // Run this cell's current source in the session; returns true if no error.
@@ -234,6 +295,9 @@ class Page {
       if (err instanceof StoppedError) {
         cell.showItems([{ type: "error", text: STOPPED_MESSAGE }]);
         cell.setStatus("Stopped");
+      } else if (err instanceof CrashedError) {
+        cell.showItems([{ type: "error", text: `${err.message}.\n${RESTARTED}` }]);
+        cell.setStatus("Python stopped");
       } else {
         cell.setStatus("");
         cell.notice(`Python could not run: ${err.message}. The output below is the one computed when the site was built.`);
@@ -260,8 +324,8 @@ class Page {
   }
 }
 
-const STOPPED_MESSAGE = "Stopped: the cell was interrupted and Python restarted.\n" +
-  "Variables from earlier cells are gone; the next Run re-runs them.\n";
+const RESTARTED = "Variables from earlier cells are gone; the next Run re-runs them.\n";
+const STOPPED_MESSAGE = `Stopped: the cell was interrupted and Python restarted.\n${RESTARTED}`;
 
-export { session, StoppedError };
+export { CrashedError, session, StoppedError };
 export const page = new Page([...document.querySelectorAll(".pycell")]);

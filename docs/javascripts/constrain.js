@@ -28,7 +28,15 @@ const KEYWORDS = new Set(["type", "properties", "required", "items", "enum", "co
   "title", "description", "$schema", "$id", "default", "examples"]);
 const IGNORED = new Set(["title", "description", "$schema", "$id", "default", "examples"]);
 const SCHEMA_MARKERS = ["properties", "items", "enum", "const", "anyOf"];
+const COUNTS = ["minItems", "maxItems", "minLength", "maxLength"];
 const BIG = 1 << 30;
+// Limits that keep a hostile schema from exhausting memory or time (same in constrain.py):
+export const MAX_SCHEMA_DEPTH = 32; // schemas nested inside schemas
+export const MAX_COUNT = 1000000; // minItems, maxItems, minLength, maxLength
+export const MAX_NODES = 10000; // compiled nodes
+export const MAX_CANDIDATES = 100000; // property names and enum values, summed over every place they can start
+export const MAX_MIN_LEN = 1000000; // bytes of the shortest value of any node
+export const MAX_READINGS = 256; // stacks alive at once (anyOf and type lists multiply them)
 
 export class SchemaError extends Error {}
 
@@ -72,41 +80,71 @@ function isSchema(d) {
   return SCHEMA_MARKERS.some((k) => has(d, k));
 }
 
-export function normalizeSchema(schema) {
+function checkCount(v, key) {
+  if (!Number.isInteger(v) || v < 0 || v > MAX_COUNT) {
+    throw new SchemaError(`${key} must be an integer from 0 to ${MAX_COUNT}`);
+  }
+  return v;
+}
+
+const isScalar = (v) => v === null || ["boolean", "number", "string"].includes(typeof v);
+
+// Objects are built with Object.fromEntries, never by assignment: a property
+// named "__proto__" must stay a property (assigning it would set the prototype).
+export function normalizeSchema(schema, depth = 0) {
+  if (depth > MAX_SCHEMA_DEPTH) throw new SchemaError(`the schema is nested more than ${MAX_SCHEMA_DEPTH} levels deep`);
+  depth += 1;
   if (typeof schema === "string") {
     if (!isTypeName(schema)) throw new SchemaError(`unknown type name ${JSON.stringify(schema)}`);
     return { type: schema };
   }
   if (Array.isArray(schema)) {
     if (schema.length !== 1) throw new SchemaError("shorthand for an array is a one-element list [item]");
-    return { type: "array", items: normalizeSchema(schema[0]) };
+    return { type: "array", items: normalizeSchema(schema[0], depth) };
   }
   if (!isObj(schema)) throw new SchemaError(`a schema must be an object, a type name or [item]`);
+  const normalizeProps = (d) => Object.fromEntries(Object.keys(d).map((k) => [k, normalizeSchema(d[k], depth)]));
   if (!isSchema(schema)) {
-    const props = {};
-    for (const k of Object.keys(schema)) props[k] = normalizeSchema(schema[k]);
+    const props = normalizeProps(schema);
     return { type: "object", properties: props, required: Object.keys(props) };
   }
-  const out = {};
+  const out = [];
   for (const [k, v] of Object.entries(schema)) {
     if (!KEYWORDS.has(k)) throw new SchemaError(`unsupported keyword ${JSON.stringify(k)}`);
     if (k === "properties") {
       if (!isObj(v)) throw new SchemaError("properties must be an object");
-      const props = {};
-      for (const name of Object.keys(v)) props[name] = normalizeSchema(v[name]);
-      out[k] = props;
+      out.push([k, normalizeProps(v)]);
     } else if (k === "items") {
-      out[k] = normalizeSchema(v);
+      out.push([k, normalizeSchema(v, depth)]);
     } else if (k === "anyOf") {
       if (!Array.isArray(v) || !v.length) throw new SchemaError("anyOf must be a non-empty list");
-      out[k] = v.map(normalizeSchema);
+      out.push([k, v.map((s) => normalizeSchema(s, depth))]);
     } else if (k === "additionalProperties") {
       if (v !== false) throw new SchemaError("only additionalProperties: false is supported (objects are closed)");
+    } else if (k === "type") {
+      if (!(isTypeName(v) || (Array.isArray(v) && v.length && v.every(isTypeName)))) {
+        throw new SchemaError("type must be a type name or a non-empty list of them");
+      }
+      out.push([k, v]);
+    } else if (k === "required") {
+      if (!Array.isArray(v) || !v.every((r) => typeof r === "string")) {
+        throw new SchemaError("required must be a list of property names");
+      }
+      out.push([k, v]);
+    } else if (COUNTS.includes(k)) {
+      out.push([k, checkCount(v, k)]);
+    } else if (k === "enum" || k === "const") {
+      const values = k === "enum" ? v : [v];
+      if (!Array.isArray(values) || !values.length) throw new SchemaError("enum must be a non-empty list");
+      if (!values.every(isScalar)) {
+        throw new SchemaError("enum/const values must be scalars (string, number, boolean or null)");
+      }
+      out.push([k, v]);
     } else if (!IGNORED.has(k)) {
-      out[k] = v;
+      out.push([k, v]);
     }
   }
-  return out;
+  return Object.fromEntries(out);
 }
 
 // ---------------------------------------------------------------------------
@@ -252,12 +290,7 @@ function compareBytes(a, b) {
   return a.length - b.length;
 }
 
-function count(s, key, dflt) {
-  if (!has(s, key)) return dflt;
-  const v = s[key];
-  if (!Number.isInteger(v) || v < 0) throw new SchemaError(`${key} must be a non-negative integer`);
-  return v;
-}
+const count = (s, key, dflt) => (has(s, key) ? s[key] : dflt);
 
 const utf8 = new TextEncoder();
 
@@ -269,13 +302,33 @@ export class Grammar {
     this.schema = normalizeSchema(schema);
     this.nodes = [];
     this.litsets = [];
+    this.nCandidates = 0;
+    // Equal sub-schemas compile to one node: a type list or anyOf repeats the
+    // keywords next to it in every alternative, and without sharing, nested
+    // ones multiply the nodes (9 levels of 4-entry type lists, 475 characters, made 699,049).
+    this.memo = new Map();
     this.root = this._compile(this.schema);
   }
 
   // -- compilation -----------------------------------------------------------
-  _add(node) { this.nodes.push(node); return this.nodes.length - 1; }
+  _add(node) {
+    node.readings ??= 1; // most stacks a value of this node can keep alive at once
+    if (node.minLen > MAX_MIN_LEN) {
+      throw new SchemaError(`the schema's shortest value is longer than ${MAX_MIN_LEN} bytes`);
+    }
+    if (this.nodes.length >= MAX_NODES) {
+      throw new SchemaError(`the schema is too large: it compiles to more than ${MAX_NODES} nodes`);
+    }
+    this.nodes.push(node);
+    return this.nodes.length - 1;
+  }
 
   _litset(cands, isKey) {
+    this.nCandidates += cands.length;
+    if (this.nCandidates > MAX_CANDIDATES) {
+      throw new SchemaError(`the schema is too large: more than ${MAX_CANDIDATES} property names and `
+        + "enum values to match");
+    }
     cands.sort((p, q) => compareBytes(p[0], q[0]));
     this.litsets.push({ cands, isKey });
     return this.litsets.length - 1;
@@ -287,14 +340,24 @@ export class Grammar {
     return id;
   }
 
-  _compile(s0) {
+  _compile(s) {
+    const key = JSON.stringify(s);
+    let nid = this.memo.get(key);
+    if (nid === undefined) {
+      nid = this._compileNew(s);
+      this.memo.set(key, nid);
+    }
+    return nid;
+  }
+
+  _compileNew(s0) {
     const s = { ...s0 };
     if (has(s, "anyOf")) {
       let alts = s.anyOf;
       delete s.anyOf;
       if (Object.keys(s).length) {
         for (const a of alts) {
-          if (Object.entries(s).some(([k, v]) => has(a, k) && JSON.stringify(a[k]) !== JSON.stringify(v))) {
+          if (Object.entries(s).some(([k, v]) => has(a, k) && !jsonEqual(a[k], v))) {
             throw new SchemaError("a keyword next to anyOf conflicts with an alternative");
           }
         }
@@ -315,7 +378,7 @@ export class Grammar {
       return this._lit([...texts.values()].map((t) => [t, -1, 0]));
     }
     let t = s.type;
-    if (t === undefined) {
+    if (!has(s, "type")) {
       if (has(s, "properties")) t = "object";
       else if (has(s, "items")) t = "array";
       else throw new SchemaError(`schema needs a type: ${JSON.stringify(s)}`);
@@ -335,7 +398,8 @@ export class Grammar {
       if (mx >= 0 && mx < mn) throw new SchemaError("maxItems < minItems");
       const m = this.nodes[item].minLen, sp = this.space;
       const openRem = mn === 0 ? 1 : m + (mn - 1) * (1 + sp + m) + 1;
-      return this._concrete({ kind: K_ARR, item, mn, mx, cap: mx >= 0 ? mx : mn, m, openRem, minLen: 1 + openRem });
+      return this._concrete({ kind: K_ARR, item, mn, mx, cap: mx >= 0 ? mx : mn, m, openRem, minLen: 1 + openRem,
+        readings: this.nodes[item].readings });
     }
     if (t === "object") return this._object(s);
     throw new SchemaError(`unknown type ${JSON.stringify(t)}`);
@@ -349,19 +413,25 @@ export class Grammar {
   _any(ids) {
     const alts = [];
     for (const i of ids) for (const a of this.nodes[i].alts) if (!alts.includes(a)) alts.push(a);
-    return this._add({ kind: K_ANY, alts, minLen: Math.min(...alts.map((a) => this.nodes[a].minLen)) });
+    // Each alternative keeps its own stacks alive: a bound checked here, at
+    // compile time, so that no mask ever has to track more stacks than this.
+    const readings = alts.reduce((n, a) => n + this.nodes[a].readings, 0);
+    if (readings > MAX_READINGS) {
+      throw new SchemaError(`the schema is too ambiguous: its anyOf and type lists leave up to ${readings} ways `
+        + `to read the output at once (the limit is ${MAX_READINGS})`);
+    }
+    return this._add({ kind: K_ANY, alts, readings, minLen: Math.min(...alts.map((a) => this.nodes[a].minLen)) });
   }
 
   _object(s) {
     const props = s.properties ?? {};
-    const required = s.required ?? [];
-    if (!Array.isArray(required) || required.some((r) => !has(props, r))) {
-      throw new SchemaError("required must list properties that are defined");
-    }
+    const required = has(s, "required") ? s.required : [];
+    if (required.some((r) => !has(props, r))) throw new SchemaError("required must list properties that are defined");
     const names = Object.keys(props);
     const n = names.length, sp = this.space;
     const node = { kind: K_OBJ };
     node.props = names.map((k) => this._compile(props[k]));
+    node.readings = Math.max(1, ...node.props.map((p) => this.nodes[p].readings));
     node.keys = names.map((k) => utf8.encode(encodeString(k)));
     const req = names.map((k) => required.includes(k));
     node.allopt = [];

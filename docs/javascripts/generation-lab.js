@@ -17,6 +17,13 @@
 // For tests and benchmarks the root element carries data-state (idle, loading,
 // running, done, error), data-done-reason (eot, max, stopped), data-ids (the
 // generated ids, JSON), data-tokens-per-second and data-first-token-ms.
+//
+// The logit lens (stage 3, on request): the graph's lens_hidden output holds, for the
+// last position, the final LayerNorm of the residual stream after each block; the
+// tied head turns each into scores, and the lab shows each depth's top candidates.
+// It re-reads the step's context in one extra pass, only when the reader asks; its
+// last depth is the model's own prediction (the logits of stage 4). Its box carries
+// data-lens-state (loading, ready, error).
 
 import {
   availableCheckpoints, choose, distribution, el, formatBytes, Generation, loadModelWithStatus,
@@ -27,6 +34,7 @@ const TOP_ROWS = 10; // candidates shown in the table
 const SLICE_MS = 8; // Generate yields to the browser at least this often (input, Stop, painting every frame)
 const EMBED_DIMS = 16; // numbers of each embedding vector drawn
 const EMBED_ROWS = 6; // tokens whose vectors are drawn (the last ones)
+const LENS_TOP = 5; // candidates shown for each depth of the logit lens
 
 let uid = 0;
 
@@ -42,6 +50,34 @@ function numberInput(label, attrs, help) {
 function fmt(x, digits = 3) {
   if (!Number.isFinite(x)) return String(x);
   return x.toFixed(digits);
+}
+
+// The logit lens for the context `ids`: one array of vocab_size scores per depth (after
+// block 1, 2, ..., n_layer), for the token after the last one. The graph's lens_hidden
+// output is the final LayerNorm of the residual stream after each block, [1, n_layer,
+// n_embd]; the tied head (the embedding table, read the other way) scores it here. A
+// fresh pass with no cache, queued behind any run in progress (one run at a time).
+async function runLens(model, ids) {
+  if (!model.session.outputNames?.includes("lens_hidden")) {
+    throw new Error(`${model.checkpoint.file} has no per-block output (lens_hidden) for the lens to read`);
+  }
+  if (!model.wte) throw new Error(`the embedding table was not found in ${model.checkpoint.file}`);
+  const input = new model.ort.Tensor("int64", BigInt64Array.from(ids, (id) => BigInt(id)), [1, ids.length]);
+  const out = await model.serial(() => model.session.run({ input_ids: input, past_key_values: model.emptyPast() }, ["lens_hidden"]));
+  const hidden = out.lens_hidden.data;
+  const [, L, C] = out.lens_hidden.dims;
+  const V = model.vocabSize;
+  return Array.from({ length: L }, (_, l) => {
+    const h = hidden.subarray(l * C, (l + 1) * C);
+    const scores = new Float32Array(V);
+    for (let t = 0; t < V; t++) {
+      const row = t * C;
+      let s = 0;
+      for (let i = 0; i < C; i++) s += h[i] * model.wte[row + i];
+      scores[t] = s;
+    }
+    return scores;
+  });
 }
 
 function pct(p) {
@@ -68,6 +104,7 @@ class Lab {
     this.running = false;
     this.stopRequested = false;
     this.renderPending = false;
+    this.lensOn = false; // the reader asked to see the logit lens (it stays open for later steps)
     this.build();
     this.setState("idle");
   }
@@ -471,6 +508,84 @@ class Lab {
     return el("li", { class: "lab-stage" }, el("h4", {}, title), ...body);
   }
 
+  // --- logit lens -----------------------------------------------------------
+
+  // Stage 3's button and, once pressed, what each depth would predict for this step.
+  lensView(gen, last) {
+    const box = el("div", { class: "lab-lens" });
+    const toggle = el("button", {
+      type: "button", class: "lab-button lab-lens-toggle", "aria-expanded": String(this.lensOn),
+      onclick: () => {
+        this.lensOn = !this.lensOn;
+        this.render();
+        this.pipeline.querySelector(".lab-lens-toggle")?.focus(); // the redraw replaced the button
+      },
+    }, this.lensOn ? "Hide what each layer predicts" : "Show what each layer predicts");
+    box.append(toggle);
+    if (!this.lensOn) return box;
+    const out = el("div", { class: "lab-lens-out", role: "status", "aria-live": "polite" });
+    box.append(out);
+    if (last.lens) {
+      this.drawLens(out, gen, last);
+    } else if (this.root.dataset.state === "running") {
+      out.textContent = "Each layer's guess appears when the text stops growing (press Stop, or Step).";
+    } else {
+      box.dataset.lensState = "loading";
+      out.textContent = "Reading the residual stream after each block…";
+      last.lensPromise ||= runLens(gen.model, last.contextBefore);
+      last.lensPromise.then((lens) => {
+        last.lens = lens;
+        if (this.last === last && out.isConnected) {
+          out.textContent = "";
+          this.drawLens(out, gen, last);
+          box.dataset.lensState = "ready";
+        }
+      }, (err) => {
+        last.lensPromise = null; // a later redraw may try again
+        if (!out.isConnected) return;
+        box.dataset.lensState = "error";
+        out.classList.add("lab-error");
+        out.textContent = `The lens could not run: ${err && err.message ? err.message : err}`;
+      });
+      return box;
+    }
+    box.dataset.lensState = "ready";
+    return box;
+  }
+
+  drawLens(out, gen, last) {
+    const model = gen.model;
+    const tok = model.tokenizer;
+    const depths = last.lens.map((logits) => distribution(logits));
+    const final = depths[depths.length - 1];
+    const answer = final.order[0]; // the model's top token: marked at every depth
+    const answerText = `“${showToken(tok.tokenText(answer))}”`;
+    const item = (dist, id, rank) => el("li", {
+      class: `lab-lens-item${id === answer ? " lab-lens-answer" : ""}`, "data-id": id, "data-p": String(dist.probs[id]),
+    }, el("span", { class: "lab-lens-token lab-mono" }, showToken(tok.tokenText(id))),
+    el("span", { class: "lab-lens-p" }, pct(dist.probs[id])),
+    el("span", { class: "lab-lens-bar", "aria-hidden": "true", style: { width: `${(100 * dist.probs[id]).toFixed(1)}%` } }),
+    rank ? el("span", { class: "lab-lens-rank" }, `rank ${rank}`) : null);
+    const rows = depths.map((dist, l) => {
+      const top = dist.order.slice(0, LENS_TOP);
+      const items = top.map((id) => item(dist, id));
+      // where the final answer stands at this depth, when it is not among the top ones
+      if (!top.includes(answer)) items.push(item(dist, answer, dist.order.indexOf(answer) + 1));
+      const isFinal = l === depths.length - 1;
+      return el("tr", { class: isFinal ? "lab-lens-final" : "", "data-depth": l + 1 },
+        el("th", { scope: "row" }, `after block ${l + 1}`, isFinal ? el("span", { class: "lab-lens-note" }, "the model's prediction") : null),
+        el("td", {}, el("ol", { class: "lab-lens-top" }, items)));
+    });
+    out.append(
+      el("p", {}, `Each block adds its contribution to a running vector (the residual stream). The logit lens applies the final `
+        + `normalisation and the output head to that vector after each block, as if the model stopped there. The last row is what the `
+        + `model actually predicts; ${answerText}, its favourite, is highlighted wherever it appears.`),
+      el("table", { class: "lab-lens-table" },
+        el("caption", {}, `The ${Math.min(LENS_TOP, model.vocabSize)} most probable next tokens at each depth, and where ${answerText} stands`),
+        el("thead", {}, el("tr", {}, el("th", { scope: "col" }, "depth"), el("th", { scope: "col" }, "top candidates, probability"))),
+        el("tbody", {}, rows)));
+  }
+
   // The pipeline for the latest step (or, with no step yet, nothing but a hint).
   render() {
     const gen = this.gen;
@@ -528,7 +643,7 @@ class Lab {
       el("p", {}, `The vectors pass through ${model.nLayer === 1 ? "one transformer block" : `${model.nLayer} transformer blocks`}: `
         + `attention with ${model.nHead} heads (every token looks at the ones before it), then a small feed-forward network. For this step it read ${reread} `
         + `(${fmt(pass.ms, 2)} ms); ${ctx.length} token${ctx.length === 1 ? "" : "s"} in view. The last position's output vector is compared with every row of the embedding table, `
-        + `giving one score (a logit) per vocabulary entry.`)));
+        + `giving one score (a logit) per vocabulary entry.`), this.lensView(gen, last)));
 
     // 4. logits -> probabilities
     const dist = last.dist;

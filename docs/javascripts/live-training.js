@@ -10,17 +10,30 @@
 //
 // Nothing heavy loads with the page: Python starts on the first click.
 
-import { page, StoppedError } from "./cells.js";
+import { CrashedError, page, StoppedError } from "./cells.js";
 
 // Styles: stylesheets/live-training.css (in mkdocs.yml's extra_css).
 
+// A learning rate that is too large can make the numbers grow without bound:
+// a float overflows (OverflowError), or the loss or a weight becomes inf or
+// nan, which JSON cannot carry. Either way the step reports {"diverged": true}.
 const STEP_CODE = `
 import json
 try:
     live_run
 except NameError:
     live_run = LiveRun()
-print(json.dumps(live_run.step()))
+_line = None
+try:
+    _step = live_run.step()
+except OverflowError:
+    _step = None
+if _step is not None:
+    try:
+        _line = json.dumps(_step, allow_nan=False)
+    except ValueError:  # inf or nan among the step's numbers
+        pass
+print(_line or json.dumps({"diverged": True, "lr": str(learning_rate)}))
 `;
 const RESET_CODE = "live_run = LiveRun()\n";
 
@@ -72,7 +85,13 @@ function parseStep(items) {
   const stdout = items.filter((item) => item.type === "stdout").map((item) => item.text).join("");
   const line = stdout.trim().split("\n").reverse().find((l) => l.startsWith("{"));
   if (!line) throw new Error("The training step printed no result; did a cell above change LiveRun.step()?");
-  return JSON.parse(line);
+  const result = JSON.parse(line);
+  if (result.diverged) {
+    throw new Error(`The training diverged: with learning rate ${result.lr} each step ` +
+      "overshoots, and the loss grew too large for a number to hold. Set a smaller learning rate in the " +
+      "training cell above, run it, then press Reset weights.");
+  }
+  return result;
 }
 
 class LiveTraining {
@@ -204,8 +223,9 @@ class LiveTraining {
   }
 
   explain(err) {
-    if (err instanceof StoppedError) {
-      return "Python was stopped, so training stopped. The next press starts a fresh network.";
+    if (err instanceof StoppedError || err instanceof CrashedError) {
+      const why = err instanceof StoppedError ? "Python was stopped" : err.message;
+      return `${why}, so training stopped. The next press starts a fresh network.`;
     }
     const message = (err && err.message) || String(err);
     if (message.startsWith("The training") || message.startsWith("Cell ") || message.includes("could not be downloaded")) {

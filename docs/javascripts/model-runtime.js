@@ -18,9 +18,11 @@
 // Window: Generation mirrors generate() in the run file (model_export/run.py)
 // step for step, so greedy output in the page equals `python run.py`.
 
+import { fetchBytes, formatBytes, LoadError, MODEL_DIR, modelFile, modelJSON, runtimeEntry, verify } from "./assets.js";
 import { Tokenizer } from "./tokenizer.js";
 
-export const MODEL_DIR = new URL("../assets/model/", import.meta.url);
+// Downloads live in assets.js (timeouts, the manifest's checks); re-exported for the demos.
+export { fetchBytes, formatBytes, LoadError, MODEL_DIR, modelFile, modelJSON };
 export const ORT_DIR = new URL("../vendor/onnxruntime-web/", import.meta.url);
 const ORT_ENTRY = "ort.wasm.min.mjs"; // the wasm-only build: no 28 MB JSEP/WebGPU binary
 const ORT_WASM = "ort-wasm-simd-threaded.wasm";
@@ -33,97 +35,26 @@ export const CHECKPOINTS = [
   { name: "agent", file: "model_agent.onnx", label: "agent (tool use)" },
 ];
 
-export class LoadError extends Error {
-  constructor(file, reason) {
-    super(`Could not load ${file}: ${reason}`);
-    this.name = "LoadError";
-    this.file = file;
-    this.reason = reason;
-  }
-}
-
 // ---------------------------------------------------------------------------
-// Downloads with progress
+// Reading the .onnx file: just enough protobuf for metadata and two initializers.
+// The bytes may be anything (a damaged download, a wrong file): every read is
+// checked against the end of its message, so garbage ends in an error, never in
+// an endless loop or a read past the end.
 
-function describeFetchError(err) {
-  if (err instanceof LoadError) return err.reason;
-  const msg = String(err && err.message ? err.message : err);
-  return /fetch|network/i.test(msg) ? `network error (${msg}); are you offline?` : msg;
-}
+class ProtobufError extends Error {}
 
-// fetch(url), turning a network failure or an HTTP error into a LoadError that names `file`.
-async function fetchOk(url, file) {
-  let response;
-  try {
-    response = await fetch(url);
-  } catch (err) {
-    throw new LoadError(file, describeFetchError(err));
-  }
-  if (!response.ok) throw new LoadError(file, `the server answered ${response.status} ${response.statusText || ""}`.trim());
-  return response;
-}
-
-// GET url; onProgress({file, loaded, total}) as bytes arrive. Resolves to an ArrayBuffer.
-export async function fetchBytes(url, file, onProgress) {
-  const response = await fetchOk(url, file);
-  // Content-Length is the compressed size when the host gzips: then loaded may pass it.
-  const total = Number(response.headers.get("Content-Length")) || 0;
-  if (!response.body || !onProgress) {
-    const buf = await response.arrayBuffer();
-    onProgress?.({ file, loaded: buf.byteLength, total: buf.byteLength, done: true });
-    return buf;
-  }
-  const reader = response.body.getReader();
-  const chunks = [];
-  let loaded = 0;
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks.push(value);
-      loaded += value.length;
-      onProgress({ file, loaded, total: Math.max(total, loaded), done: false });
-    }
-  } catch (err) {
-    throw new LoadError(file, `download interrupted after ${formatBytes(loaded)} (${describeFetchError(err)})`);
-  }
-  const out = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.length;
-  }
-  onProgress({ file, loaded, total: loaded, done: true });
-  return out.buffer;
-}
-
-async function fetchJSON(url, file) {
-  const response = await fetchOk(url, file);
-  try {
-    return await response.json();
-  } catch (err) {
-    throw new LoadError(file, `it is not valid JSON (${err.message})`);
-  }
-}
-
-export function formatBytes(n) {
-  if (n < 1000) return `${n} B`;
-  if (n < 1e6) return `${(n / 1e3).toFixed(n < 1e4 ? 1 : 0)} kB`;
-  return `${(n / 1e6).toFixed(n < 1e7 ? 2 : 1)} MB`;
-}
-
-// ---------------------------------------------------------------------------
-// Reading the .onnx file: just enough protobuf for metadata and two initializers
-
-function readVarint(bytes, pos) {
+// A varint at bytes[pos] (before `end`): [value, next position].
+function readVarint(bytes, pos, end) {
   let value = 0;
   let mul = 1;
-  for (;;) {
+  for (let i = 0; i < 10; i++) { // protobuf's longest varint (a negative int64)
+    if (pos >= end) throw new ProtobufError(`a number runs past the end of its message at byte ${pos}`);
     const b = bytes[pos++];
     value += (b & 0x7f) * mul;
     if (b < 0x80) return [value, pos];
     mul *= 128;
   }
+  throw new ProtobufError(`a number at byte ${pos - 10} is too long`);
 }
 
 // Yields [field, wireType, start, end] (end only for length-delimited; start = value for varints).
@@ -131,27 +62,30 @@ function* fields(bytes, start, end) {
   let pos = start;
   while (pos < end) {
     let key;
-    [key, pos] = readVarint(bytes, pos);
+    [key, pos] = readVarint(bytes, pos, end);
     const field = Math.floor(key / 8);
     const wire = key & 7;
+    if (field === 0) throw new ProtobufError(`field number 0 at byte ${pos}`);
+    let next;
     if (wire === 0) {
       let v;
-      [v, pos] = readVarint(bytes, pos);
+      [v, pos] = readVarint(bytes, pos, end);
       yield [field, wire, v, pos];
+      continue;
     } else if (wire === 2) {
       let len;
-      [len, pos] = readVarint(bytes, pos);
-      yield [field, wire, pos, pos + len];
-      pos += len;
+      [len, pos] = readVarint(bytes, pos, end);
+      next = pos + len;
     } else if (wire === 1) {
-      yield [field, wire, pos, pos + 8];
-      pos += 8;
+      next = pos + 8;
     } else if (wire === 5) {
-      yield [field, wire, pos, pos + 4];
-      pos += 4;
+      next = pos + 4;
     } else {
-      throw new Error(`unsupported protobuf wire type ${wire}`);
+      throw new ProtobufError(`unsupported protobuf wire type ${wire} at byte ${pos}`);
     }
+    if (next > end) throw new ProtobufError(`a field of ${next - pos} bytes at byte ${pos} runs past the end of its message`);
+    yield [field, wire, pos, next];
+    pos = next;
   }
 }
 
@@ -161,7 +95,7 @@ function readTensor(bytes, start, end) {
   const t = { name: "", dims: [], dataType: 0, raw: null, floats: null };
   for (const [f, w, a, b] of fields(bytes, start, end)) {
     if (f === 1 && w === 0) t.dims.push(a);
-    else if (f === 1 && w === 2) for (let p = a; p < b; ) { let d; [d, p] = readVarint(bytes, p); t.dims.push(d); }
+    else if (f === 1 && w === 2) for (let p = a; p < b; ) { let d; [d, p] = readVarint(bytes, p, b); t.dims.push(d); }
     else if (f === 2 && w === 0) t.dataType = a;
     else if (f === 8 && w === 2) t.name = utf8.decode(bytes.subarray(a, b));
     else if (f === 9 && w === 2) t.raw = [a, b];
@@ -172,32 +106,43 @@ function readTensor(bytes, start, end) {
 
 function tensorFloats(bytes, t) {
   const [a, b] = t.raw || t.floats || [0, 0];
+  const count = t.dims.reduce((n, d) => n * d, 1);
+  if (b - a !== count * 4) {
+    throw new ProtobufError(`tensor ${t.name} has ${b - a} bytes of data for ${t.dims.join("x")} floats`);
+  }
   return new Float32Array(bytes.slice(a, b).buffer); // copy: aligned, and independent of the file
 }
 
-// Returns {metadata: {key: value}, tensors: {name: {dims, data: Float32Array}}} for the wanted initializers.
-export function readOnnx(buffer, wanted = ["wte", "wpe"]) {
+// Returns {metadata: {key: value}, tensors: {name: {dims, data: Float32Array}}} for the wanted
+// initializers. Bytes that are not such a file throw a LoadError naming `file`.
+export function readOnnx(buffer, wanted = ["wte", "wpe"], file = "model.onnx") {
   const bytes = new Uint8Array(buffer);
   const metadata = {};
   const tensors = {};
-  for (const [f, w, a, b] of fields(bytes, 0, bytes.length)) {
-    if (w !== 2) continue;
-    if (f === 14) {
-      let key = "";
-      let value = "";
-      for (const [g, , c, d] of fields(bytes, a, b)) {
-        if (g === 1) key = utf8.decode(bytes.subarray(c, d));
-        else if (g === 2) value = utf8.decode(bytes.subarray(c, d));
-      }
-      metadata[key] = value;
-    } else if (f === 7) {
-      for (const [g, gw, c, d] of fields(bytes, a, b)) {
-        if (g !== 5 || gw !== 2) continue;
-        const t = readTensor(bytes, c, d);
-        if (wanted.includes(t.name) && t.dataType === 1) tensors[t.name] = { dims: t.dims, data: tensorFloats(bytes, t) };
+  try {
+    for (const [f, w, a, b] of fields(bytes, 0, bytes.length)) {
+      if (w !== 2) continue;
+      if (f === 14) {
+        let key = "";
+        let value = "";
+        for (const [g, , c, d] of fields(bytes, a, b)) {
+          if (g === 1) key = utf8.decode(bytes.subarray(c, d));
+          else if (g === 2) value = utf8.decode(bytes.subarray(c, d));
+        }
+        metadata[key] = value;
+      } else if (f === 7) {
+        for (const [g, gw, c, d] of fields(bytes, a, b)) {
+          if (g !== 5 || gw !== 2) continue;
+          const t = readTensor(bytes, c, d);
+          if (wanted.includes(t.name) && t.dataType === 1) tensors[t.name] = { dims: t.dims, data: tensorFloats(bytes, t) };
+        }
       }
     }
+  } catch (err) {
+    if (!(err instanceof ProtobufError)) throw err;
+    throw new LoadError(file, `it is not a readable ONNX file (${err.message})`);
   }
+  if (!Object.keys(metadata).length) throw new LoadError(file, "it is not an ONNX file of this site (it has no metadata)");
   return { metadata, tensors };
 }
 
@@ -213,12 +158,18 @@ const modelPromises = new Map();
 export function loadOrt(onProgress) {
   if (!ortPromise) {
     ortPromise = (async () => {
-      const wasm = fetchBytes(new URL(ORT_WASM, ORT_DIR), ORT_WASM, onProgress);
+      // Checked like the model files: a damaged runtime would fail later, blamed on the model.
+      const wasm = fetchBytes(new URL(ORT_WASM, ORT_DIR), ORT_WASM, { onProgress }).then(async (bytes) => {
+        const entry = runtimeEntry(ORT_WASM);
+        if (entry) await verify(bytes, ORT_WASM, entry);
+        return bytes;
+      });
+      wasm.catch(() => {}); // handled where it is awaited, below; not "unhandled" while the import runs
       let ort;
       try {
         ort = await import(new URL(ORT_ENTRY, ORT_DIR).href);
       } catch (err) {
-        throw new LoadError(ORT_ENTRY, describeFetchError(err));
+        throw new LoadError(ORT_ENTRY, `${err.message || err}; are you offline?`);
       }
       ort.env.wasm.wasmPaths = ORT_DIR.href;
       ort.env.wasm.numThreads = 1; // GitHub Pages is not cross-origin isolated: no threads
@@ -234,7 +185,7 @@ export function loadOrt(onProgress) {
 
 export function loadTokenizer() {
   if (!tokenizerPromise) {
-    tokenizerPromise = fetchJSON(new URL("tokenizer.json", MODEL_DIR), "tokenizer.json").then((obj) => {
+    tokenizerPromise = modelJSON("tokenizer.json").then((obj) => {
       try {
         return Tokenizer.fromJSON(obj);
       } catch (err) {
@@ -249,7 +200,7 @@ export function loadTokenizer() {
 // report.json (small): which checkpoints the build shipped, if it says.
 export function loadReport() {
   if (!reportPromise) {
-    reportPromise = fetchJSON(new URL("report.json", MODEL_DIR), "report.json");
+    reportPromise = modelJSON("report.json");
     reportPromise.catch(() => { reportPromise = null; });
   }
   return reportPromise;
@@ -299,14 +250,10 @@ export function loadModel(name = "model", { onProgress, sessionOptions } = {}) {
       const [ort, tokenizer, bytes] = await Promise.all([
         loadOrt(onProgress),
         loadTokenizer(),
-        fetchBytes(new URL(entry.file, MODEL_DIR), entry.file, onProgress),
+        modelFile(entry.file, { onProgress }),
       ]);
-      let parsed;
-      try {
-        parsed = readOnnx(bytes);
-      } catch (err) {
-        throw new LoadError(entry.file, `it is not a readable ONNX file (${err.message})`);
-      }
+      const parsed = readOnnx(bytes, ["wte", "wpe"], entry.file);
+      checkTokenizer(tokenizer, parsed, entry.file);
       let session;
       try {
         session = await ort.InferenceSession.create(new Uint8Array(bytes), { ...SESSION_OPTIONS, ...sessionOptions });
@@ -319,6 +266,23 @@ export function loadModel(name = "model", { onProgress, sessionOptions } = {}) {
     modelPromises.set(name, promise);
   }
   return modelPromises.get(name);
+}
+
+// The tokenizer and a model must agree on the vocabulary, or every id means
+// another token: after a partial redeploy, say. Checked once both are loaded.
+export function checkTokenizer(tokenizer, { metadata, tensors }, file) {
+  const mismatch = (what) => new LoadError("tokenizer.json", `it does not match ${file} (${what}); reload the page`);
+  const vocab = Number(metadata.vocab_size);
+  if ("vocab_size" in metadata && vocab !== tokenizer.vocabSize) {
+    throw mismatch(`a vocabulary of ${tokenizer.vocabSize} tokens, the model's has ${vocab}`);
+  }
+  const rows = tensors.wte?.dims[0];
+  if (rows !== undefined && rows !== tokenizer.vocabSize) {
+    throw mismatch(`a vocabulary of ${tokenizer.vocabSize} tokens, the model's embedding table has ${rows} rows`);
+  }
+  if ("eot_id" in metadata && Number(metadata.eot_id) !== tokenizer.eotId) {
+    throw mismatch(`<|endoftext|> is token ${tokenizer.eotId}, the model's is ${metadata.eot_id}`);
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -708,9 +672,11 @@ export async function loadModelWithStatus(name, statusEl) {
 
 // load(onProgress) with its progress written into statusEl ("Loading the
 // model: model.onnx 1.2 MB of 2.7 MB, …"), and on failure a message naming the
-// file (LoadError) or the reason, with statusEl marked as an error. Resolves to
-// what load resolves to; rethrows its error.
-export async function loadWithStatus(statusEl, what, load) {
+// file (LoadError) or the reason, with statusEl marked as an error and a Retry
+// button after it. Resolves to what load resolves to; rethrows its error. The
+// loaders forget a failed attempt, so Retry downloads again: by default it
+// re-runs load here; `retry` (a function) replaces that, e.g. a demo's own action.
+export async function loadWithStatus(statusEl, what, load, { retry } = {}) {
   const progress = new Map();
   let settled = false; // after success or failure, late progress (another file still arriving) must not overwrite the message
   const show = () => {
@@ -723,6 +689,7 @@ export async function loadWithStatus(statusEl, what, load) {
   };
   statusEl.classList.remove("lab-error");
   statusEl.textContent = `Loading ${what}…`;
+  offerRetry(statusEl, null);
   try {
     const loaded = await load((p) => {
       progress.set(p.file, p);
@@ -734,8 +701,28 @@ export async function loadWithStatus(statusEl, what, load) {
     settled = true;
     statusEl.classList.add("lab-error");
     statusEl.textContent = err instanceof LoadError ? `${err.message}.` : `Could not start ${what}: ${err.message || err}.`;
+    offerRetry(statusEl, retry || (() => loadWithStatus(statusEl, what, load).then(
+      () => { statusEl.textContent = `Loaded ${what}: ready, try again.`; },
+      () => {}, // the failure is on screen again, with its own Retry
+    )));
     throw err;
   }
+}
+
+// A Retry button right after statusEl that calls retry() once (null: remove it).
+// Outside the status, so a demo that rewrites its status keeps the button.
+const retryButtons = new WeakMap();
+export function offerRetry(statusEl, retry) {
+  retryButtons.get(statusEl)?.remove();
+  retryButtons.delete(statusEl);
+  if (!retry || !statusEl.parentNode) return;
+  const button = el("button", { type: "button", class: "lab-button lab-retry" }, "Retry");
+  button.addEventListener("click", () => {
+    offerRetry(statusEl, null);
+    retry();
+  }, { once: true });
+  statusEl.after(button);
+  retryButtons.set(statusEl, button);
 }
 
 // A demo's run failed: its state and status say so. A failed load has already

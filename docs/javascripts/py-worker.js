@@ -8,13 +8,28 @@
 //               {type: "run", id, code, index}
 // Messages out: {type: "progress", text} · {type: "ready"} · {type: "fatal", text}
 //               {type: "loaded", id, ok, failed: [...], detail}
-//               {type: "stream", id, kind, text} · {type: "done", id, items}
+//               {type: "stream", id, chunks: [[kind, text], ...]} · {type: "done", id, items}
+
+import { watchedFetch } from "./assets.js";
 
 let pyodide = null;
+let booted = false;
+// Pyodide waits forever when its core fails to download or compile (it logs
+// and never settles): every fetch here has a stall timer, and a failed
+// download or an unhandled rejection while booting ends the boot, naming the file.
+const bootFailed = (text) => { if (!booted) postMessage({ type: "fatal", text }); };
+const expected = {}; // Pyodide's core files: {file: {bytes, sha256}}, from the page's settings
+self.fetch = watchedFetch(self.fetch.bind(self), (err) => bootFailed(err.message), { expect: expected });
+self.addEventListener("unhandledrejection", (event) => {
+  if (booted) return;
+  event.preventDefault(); // reported as the boot's failure instead
+  bootFailed(String(event.reason?.message || event.reason));
+});
 let runner = null; // the cellrun module: the same file the build runs with CPython
 let namespace = null; // one namespace per page, shared by its cells in order
 
-async function init({ indexURL, packageBaseUrl, runnerUrl, artifactsUrl }) {
+async function init({ indexURL, packageBaseUrl, runnerUrl, artifactsUrl, core }) {
+  Object.assign(expected, core);
   postMessage({ type: "progress", text: "Loading Python (about 12 MB to download the first time)…" });
   let loadPyodide;
   try {
@@ -32,6 +47,7 @@ async function init({ indexURL, packageBaseUrl, runnerUrl, artifactsUrl }) {
   runner = pyodide.pyimport("cellrun");
   runner.ARTIFACTS_URL = artifactsUrl; // cells' artifact("report.json") downloads from the site
   namespace = runner.new_namespace();
+  booted = true;
 }
 
 async function load({ id, packages }) {
@@ -46,9 +62,29 @@ async function load({ id, packages }) {
   postMessage({ type: "loaded", id, ok: failed.length === 0, failed, detail: errors.join("\n") });
 }
 
+// A cell that prints in a tight loop would post one message per print(), and
+// the page would redraw for each. Writes are gathered here and posted at most
+// every FLUSH_MS: Python runs synchronously, so no timer can fire while it
+// runs, and the clock is checked on each write instead.
+const FLUSH_MS = 50;
+
 function run({ id, code, index }) {
-  const onWrite = (kind, text) => postMessage({ type: "stream", id, kind, text });
+  let pending = []; // [kind, text] chunks not yet posted
+  let lastFlush = performance.now();
+  const flush = () => {
+    if (!pending.length) return;
+    postMessage({ type: "stream", id, chunks: pending });
+    pending = [];
+    lastFlush = performance.now();
+  };
+  const onWrite = (kind, text) => {
+    const last = pending[pending.length - 1];
+    if (last && last[0] === kind) last[1] += text;
+    else pending.push([kind, text]);
+    if (performance.now() - lastFlush >= FLUSH_MS) flush();
+  };
   const result = runner.run_cell(code, namespace, index, onWrite);
+  flush();
   const items = result.toJs({ dict_converter: Object.fromEntries });
   result.destroy();
   postMessage({ type: "done", id, items });

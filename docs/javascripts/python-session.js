@@ -7,6 +7,9 @@
 // lives in the current namespace.
 
 export class StoppedError extends Error {}
+// The interpreter died after it had started (a fatal error in the worker),
+// as opposed to never starting: the page says so, and the next Run boots anew.
+export class CrashedError extends Error {}
 
 const SITE_ROOT = new URL("../", import.meta.url);
 
@@ -25,6 +28,7 @@ export class PythonSession {
     if (onProgress) this.onProgress = onProgress;
     if (this.ready) return this.ready;
     this.generation += 1;
+    this.booted = false;
     const worker = new Worker(new URL("./py-worker.js", import.meta.url), { type: "module" });
     this.worker = worker;
     this.ready = new Promise((resolve, reject) => {
@@ -41,7 +45,10 @@ export class PythonSession {
     worker.onmessage = ({ data }) => this.receive(data);
     worker.onerror = (event) => {
       event.preventDefault();
-      this.stop(new Error(`the Python worker failed to start (javascripts/py-worker.js: ${event.message || "load error"})`));
+      const detail = event.message || "load error";
+      this.stop(this.booted
+        ? new CrashedError(`Python stopped unexpectedly (${detail})`)
+        : new Error(`the Python worker failed to start (javascripts/py-worker.js: ${detail})`));
     };
     worker.postMessage({
       type: "init",
@@ -49,15 +56,25 @@ export class PythonSession {
       packageBaseUrl: this.settings.pyodidePackages,
       runnerUrl: new URL("assets/py/cellrun.py", SITE_ROOT).href,
       artifactsUrl: new URL("assets/model/", SITE_ROOT).href,
+      core: this.settings.runtimeFiles || {}, // sizes and SHA-256 of Pyodide's files, checked on arrival
     });
     return this.ready;
   }
 
   receive(data) {
     if (data.type === "progress") return this.onProgress(data.text);
-    if (data.type === "ready") return this.settle(0, "resolve", true);
-    if (data.type === "fatal") return this.stop(new Error(data.text));
-    if (data.type === "stream") return this.pending.get(data.id)?.onStream?.(data.kind, data.text);
+    if (data.type === "ready") {
+      this.booted = true;
+      return this.settle(0, "resolve", true);
+    }
+    if (data.type === "fatal") {
+      return this.stop(this.booted ? new CrashedError(`Python stopped unexpectedly (${data.text})`) : new Error(data.text));
+    }
+    if (data.type === "stream") {
+      const onStream = this.pending.get(data.id)?.onStream;
+      for (const [kind, text] of data.chunks) onStream?.(kind, text);
+      return;
+    }
     if (data.type === "loaded") return this.settle(data.id, "resolve", data);
     if (data.type === "done") return this.settle(data.id, "resolve", data.items);
   }

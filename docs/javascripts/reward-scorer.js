@@ -32,7 +32,7 @@
 // order of the inputs, {answer, reward, confidence, ids, answerStart, cut}.
 
 import {
-  el, fetchBytes, loadOrt, loadTokenizer, loadWithStatus, LoadError, MODEL_DIR, readOnnx, SESSION_OPTIONS,
+  checkTokenizer, el, loadOrt, loadTokenizer, loadWithStatus, LoadError, modelFile, readOnnx, SESSION_OPTIONS,
   yieldToBrowser,
 } from "./model-runtime.js";
 
@@ -117,14 +117,10 @@ export function loadRewardModel(onProgress) {
       const [ort, tokenizer, bytes] = await Promise.all([
         loadOrt(onProgress),
         loadTokenizer(),
-        fetchBytes(new URL(REWARD_FILE, MODEL_DIR), REWARD_FILE, onProgress),
+        modelFile(REWARD_FILE, { onProgress }),
       ]);
-      let metadata;
-      try {
-        ({ metadata } = readOnnx(bytes, []));
-      } catch (err) {
-        throw new LoadError(REWARD_FILE, `it is not a readable ONNX file (${err.message})`);
-      }
+      const { metadata } = readOnnx(bytes, [], REWARD_FILE); // a LoadError naming the file if unreadable
+      checkTokenizer(tokenizer, { metadata, tensors: {} }, REWARD_FILE);
       if (metadata.format !== FORMAT) {
         throw new LoadError(REWARD_FILE, `it is not a reward model (its format is ${metadata.format || "not given"}, not ${FORMAT})`);
       }

@@ -24,6 +24,8 @@
 // tokens, then arrow keys, Home, End): the line below them describes the
 // selected token.
 
+import { fetchJSON, MODEL_DIR, modelJSON } from "./assets.js";
+import { offerRetry } from "./model-runtime.js";
 import { Tokenizer } from "./tokenizer.js";
 
 const MAX_SHOWN = 2000; // pieces and ids drawn; counts always cover the whole text
@@ -123,18 +125,20 @@ export function mountTokenizerPlayground(element, { tokenizerUrl, delayMs = 120 
   function load() {
     if (tokenizer || loading) return loading;
     status.textContent = "Loading the tokenizer…";
-    loading = fetch(url)
-      .then((response) => {
-        if (!response.ok) throw new Error(`HTTP ${response.status} ${response.statusText}`.trim());
-        return response.json();
-      })
+    status.classList.remove("tp-error");
+    offerRetry(status, null);
+    // The site's own tokenizer is checked against the build's manifest; any other URL is only fetched.
+    const site = url === new URL("tokenizer.json", MODEL_DIR).href;
+    loading = (site ? modelJSON("tokenizer.json") : fetchJSON(url, url))
       .then((json) => {
         tokenizer = Tokenizer.fromJSON(json);
         render();
       })
       .catch((error) => {
-        status.textContent = `Could not load the tokenizer from ${url} (${error.message}). Click in the box to try again.`;
+        const why = error.name === "LoadError" ? error.message : `Could not load the tokenizer from ${url} (${error.message})`;
+        status.textContent = `${why}. Click in the box or press Retry to try again.`;
         status.classList.add("tp-error");
+        offerRetry(status, load);
       })
       .finally(() => {
         loading = null;

@@ -6,11 +6,21 @@ const SITE_ROOT = new URL("../", import.meta.url);
 
 const WIDGETS = [
   {
+    selector: ".next-token",
+    module: "./next-token.js",
+    mount: (mod, el) => mod.mountNextToken(el),
+  },
+  {
     selector: ".tokenizer-playground",
     module: "./tokenizer-playground.js",
     mount: (mod, el) => mod.mountTokenizerPlayground(el, {
       tokenizerUrl: new URL("assets/model/tokenizer.json", SITE_ROOT).href,
     }),
+  },
+  {
+    selector: ".embedding-map",
+    module: "./embedding-map.js",
+    mount: (mod, el) => mod.mountEmbeddingMap(el),
   },
   {
     selector: ".live-training",
@@ -31,6 +41,16 @@ const WIDGETS = [
     selector: ".reward-scorer",
     module: "./reward-scorer.js",
     mount: (mod, el) => mod.mountRewardScorer(el),
+  },
+  {
+    selector: ".attention-matrix",
+    module: "./attention-matrix.js",
+    mount: (mod, el) => mod.mountAttentionMatrix(el),
+  },
+  {
+    selector: ".attention-view",
+    module: "./attention-view.js",
+    mount: (mod, el) => mod.mountAttentionView(el),
   },
 ];
 

@@ -1,29 +1,14 @@
-# How the build's agent checkpoint did on its evaluation questions: greedy, the
-# real tools on the real world, with the tool calls constrained to the schema
-# and without. The players and countries asked about were held out of tuning.
+# How the agent did on its evaluation questions: greedy decoding, the real
+# tools on the real world, with the tool calls constrained to the schema and
+# without. The players and countries asked about were held out of tuning.
 import json
-from guide import artifact
+from guide import artifact, share_strict as pct, valid_calls_words
 
 agent_report = json.loads(artifact("report.json"))["agent"]
 agent_settings = agent_report["settings"]
 with_schema = agent_report["eval"]["constrained"]
 free_calls = agent_report["eval"]["unconstrained"]
 sampled = agent_report["sampled_calls"]  # first tool calls sampled at temperatures 0.7 to 1.5
-
-
-def pct(x):
-    """A share as a whole percentage, or with a decimal where rounding would hide a miss (99.6%, not 100%)."""
-    if x is None:
-        return "n/a"
-    return f"{x:.1%}" if f"{x:.0%}" in ("0%", "100%") and 0 < x < 1 else f"{x:.0%}"
-
-
-def valid_calls(e):
-    """Words for how many of a run's tool calls parsed and matched the schema."""
-    if not e["tool_calls"]:
-        return "it wrote no tool call at all"
-    share = pct(e["valid_rate"])
-    return f"{e['valid_tool_calls']} of its {e['tool_calls']} tool calls ({share}) were valid"
 
 
 rows = [("correct, all questions", lambda e: pct(e["accuracy"])),

@@ -4,7 +4,7 @@ import math
 import re
 
 FACTS = [
-    "Lionel Messi scored 11 goals in 2023.",
+    "Lionel Messi scored 11 goals in 2023.",   # the figure agent explainers use, kept to match them
     "Lionel Messi plays for Inter Miami.",
     "The capital of France is Paris.",
     "The capital of Japan is Tokyo.",

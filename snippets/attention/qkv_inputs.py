@@ -1,15 +1,17 @@
 import numpy as np
 
-X = np.array([[1, 0, 1, 0],          # two tokens, four features each
-              [0, 1, 0, 1]], dtype=float)
-Q = np.array([[1, 1, 2], [1, 1, 1]], dtype=float)   # one query row per token
-K = np.array([[0, 2, 1], [2, 1, 1]], dtype=float)   # one key row per token
-V = np.array([[1, 2, 3], [1, 4, 0]], dtype=float)   # one value row per token
+tokens = ["Dogs", "bark"]              # a two-token text
+X = np.array([[1, 0, 1, 0],           # "Dogs": its vector, four numbers
+              [0, 1, 0, 1]], dtype=float)   # "bark"
 
-# In a real model Q, K and V are computed from X by learned matrices.
-# The source gives Q directly; here is one W_Q that produces it (many do).
-W_Q = np.array([[1, 1, 2],
-                [1, 1, 1],
-                [0, 0, 0],
-                [0, 0, 0]], dtype=float)
-print("X @ W_Q equals the stated Q:", np.array_equal(X @ W_Q, Q))
+# Three learned matrices turn each token's vector into a query, a key and a value.
+# These are made up to give small round numbers; training would learn them.
+W_Q = np.array([[1, 1, 2], [1, 1, 1], [0, 0, 0], [0, 0, 0]], dtype=float)
+W_K = np.array([[0, 2, 1], [2, 1, 1], [0, 0, 0], [0, 0, 0]], dtype=float)
+W_V = np.array([[1, 2, 3], [1, 4, 0], [0, 0, 0], [0, 0, 0]], dtype=float)
+
+Q = X @ W_Q          # one row per token: what it is looking for
+K = X @ W_K          # what it offers
+V = X @ W_V          # what it hands over
+for name, M in (("Q", Q), ("K", K), ("V", V)):
+    print(name, "=", M.astype(int).tolist())

@@ -1,5 +1,5 @@
 # How temperature, top-k and top-p reshape one next-token distribution.
-# The four scores are made up; the code is the run file's sample() step by step.
+# The four scores are made up; the steps are the ones this site's own sampler takes.
 import math
 
 logits = {" Paris": 4.0, " Lyon": 2.5, " the": 2.0, " a": 0.5}

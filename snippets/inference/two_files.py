@@ -1,14 +1,22 @@
-# The two files, measured: how big each is and what is inside.
+# The two files, measured: how big each is, and where the bytes go.
 import json
-from guide import artifact              # the build's files: a file at build time, a download in the browser
+from guide import artifact    # the build's files (downloaded in the browser)
 
 report = json.loads(artifact("report.json"))
 run_file = artifact("run.py")
-params = report["n_params"]
-onnx_bytes = report["onnx"]["bytes"]
-model_kb = onnx_bytes / 1000
-run_kb = len(run_file.encode("utf-8")) / 1000
+n_params = report["n_params"]          # every learned number in the model
+param_bytes = report["run_file"]["safetensors_bytes"]["model.safetensors"]
+number_bytes = 4 * n_params            # a 32-bit float takes 4 bytes
+header_bytes = param_bytes - number_bytes   # names, shapes, sizes, tokenizer
 run_lines = len(run_file.splitlines())
-print(f"model.onnx: {onnx_bytes:,} bytes holding {params:,} parameters")
-print(f"            {4 * params:,} bytes of 4-byte numbers, {onnx_bytes - 4 * params:,} bytes of graph and names")
-print(f"run.py:     {len(run_file.encode('utf-8')):,} bytes, {run_lines} lines of Python")
+
+print(f"model.safetensors: {param_bytes:,} bytes")
+print(f"  {n_params:,} numbers x 4 bytes = {number_bytes:,} bytes",
+      f"({number_bytes / param_bytes:.1%} of the file)")
+print(f"  header: {header_bytes:,} bytes")
+print(f"run.py: {len(run_file.encode('utf-8')):,} bytes, {run_lines} lines")
+
+# The same arithmetic for a large open-weights model, at 2 bytes per number:
+big_params = 7e9
+big_gb = big_params * 2 / 1e9
+print(f"{big_params / 1e9:.0f} billion parameters x 2 bytes = {big_gb:.0f} GB")

@@ -1,7 +1,7 @@
 # One layer of two neurons, in plain Python: no libraries at all.
 # Each neuron multiplies every input by a weight, adds them up, adds its bias.
 inputs = [0.5, -0.2]
-weights = [[0.7, 0.2],    # the source's 2x2 weight table, as printed
+weights = [[0.7, 0.2],    # the explainers' 2x2 weight table, as they print it
            [-0.1, 0.4]]
 biases = [0.1, -0.1]
 

@@ -1,6 +1,6 @@
 import json
 import math
-from guide import artifact            # the build's files: read at build time, downloaded in the browser
+from guide import artifact            # the model's files: read from disk, or downloaded in the browser
 
 # The loss of -log p grows slowly while p is near 1, and without limit as p -> 0.
 for p in [0.99, 0.9, 0.5, 0.1, 0.01, 0.001]:

@@ -1,5 +1,6 @@
-# What the build measured while it pre-trained this site's model.
+# What was measured while this site's model was pre-trained.
 import json
+import math
 from guide import artifact, LineChart
 
 report = json.loads(artifact("report.json"))
@@ -10,6 +11,9 @@ print(f"training text: {corpus['train_tokens']:,} tokens; held-out text: {corpus
 print(f"loss of a uniform guess, ln(vocab):  {final['uniform_loss']:.3f}")
 print(f"final loss on training text:         {final['train_loss']:.3f}")
 print(f"final loss on held-out text:         {final['val_loss']:.3f}")
+vocab_size = model["vocab_size"]                      # a uniform guess costs ln(vocab_size)
+perplexity = math.exp(final["val_loss"])              # e^loss: the geometric-mean "number of choices"
+print(f"held-out perplexity, e^loss:         {perplexity:.2f}")
 
 curve, evals = report["loss_curve"], report["eval_curve"]
 LineChart(

@@ -1,31 +1,37 @@
-# Reinforcement learning against the reward model, with a KL penalty that keeps
-# the policy close to the SFT model. The rubric only watches: RL never sees it.
-import json
-from guide import artifact, LineChart
+# Reinforcement learning against the reward model: REINFORCE with a
+# leave-one-out baseline and a KL penalty that keeps the policy close to the
+# tuned (SFT) model. The rubric only watches: RL never sees its scores.
+from guide import LineChart, ChartRow, text_table
 
-report = json.loads(artifact("report.json"))
-rl = report["align"]["rl"]
-curve, settings = rl["curve"], report["align"]["settings"]["rl"]
-
-
-def smooth(xs, k=10):
-    return [sum(xs[max(0, i - k + 1):i + 1]) / len(xs[max(0, i - k + 1):i + 1]) for i in range(len(xs))]
+curve, settings = align["rl"]["curve"], align["settings"]["rl"]
 
 
 def mean(xs):
     return sum(xs) / len(xs)
 
 
+def smooth(xs, k=10):
+    """Running mean over the last k steps (one step's batch is noisy), from the k-th step on."""
+    k = min(k, len(xs))
+    return [mean(xs[i - k + 1:i + 1]) for i in range(k - 1, len(xs))]
+
+
 k = max(1, len(curve["step"]) // 5)  # first and last fifth of the run
 start = {key: mean(curve[key][:k]) for key in ("reward", "kl", "rubric")}
 end = {key: mean(curve[key][-k:]) for key in ("reward", "kl", "rubric")}
-print(f"{settings['steps']} steps, {settings['prompts']} prompts x {settings['samples']} answers each, "
+print(f"{settings['steps']} steps, each {settings['prompts']} prompts x {settings['samples']} answers; "
       f"KL coefficient {settings['kl_coef']}")
-print(f"{'':36}{'first steps':>12}{'last steps':>12}")
-for key, label in (("reward", "reward-model score"), ("kl", "KL to the SFT model"),
-                   ("rubric", "rubric score (not seen by RL)")):
-    print(f"{label:36}{start[key]:12.3f}{end[key]:12.3f}")
-LineChart({"reward-model score": (curve["step"], smooth(curve["reward"])),
-           "KL to SFT model": (curve["step"], smooth(curve["kl"])),
-           "rubric (watching only)": (curve["step"], smooth(curve["rubric"]))},
-          title="RLHF, running means over 10 steps", x_label="RL step", y_label="per answer")
+print(text_table(["per answer", "first steps", "last steps"],
+                 [(label, f"{start[key]:.3f}", f"{end[key]:.3f}")
+                  for key, label in (("reward", "reward-model score"), ("kl", "KL from the SFT model"),
+                                     ("rubric", "rubric score (unseen)"))]))
+print("charts: running means over 10 steps")
+# One small chart each: on one shared axis the small KL and rubric values would
+# look flat. The rubric is drawn as its change since the start of the run, so
+# that a change of a few hundredths is visible.
+series = {key: smooth(curve[key]) for key in ("reward", "kl", "rubric")}
+series["rubric"] = [y - start["rubric"] for y in series["rubric"]]   # change since the first steps
+steps = curve["step"][len(curve["step"]) - len(series["kl"]):]
+ChartRow(*(LineChart({"": (steps, series[key])}, title=title, x_label="RL step", width=230, height=190)
+           for key, title in (("reward", "Reward-model score"), ("kl", "KL from SFT (nats)"),
+                              ("rubric", "Rubric, change from start"))))

@@ -1,5 +1,5 @@
 # Instruction tuning: one demonstration, which of its tokens the loss counts,
-# and how the build's demonstrations were made.
+# and how this model's demonstrations were made.
 import json
 from guide import artifact, LineChart
 

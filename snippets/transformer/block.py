@@ -1,5 +1,5 @@
-# A transformer block, written out: the same arithmetic as the model this site
-# trained (model_export/model.py), minus the tricks that make training fast.
+# A transformer block, written out: the same arithmetic as the model behind this
+# site's demos, minus the tricks that make its training fast.
 import numpy as np
 
 def layer_norm(x, g, b, eps=1e-5):

@@ -1,5 +1,5 @@
 # Count the parameters of this site's trained model from its configuration,
-# using the same shapes as above, and compare with what the build reports.
+# using the same shapes as above, and compare with what its training run reported.
 import json
 from guide import artifact
 
@@ -14,4 +14,4 @@ per_block = (2 * C                      # ln1 scale and shift
              + 4 * C * C + C)           # MLP down
 total = V * C + T_max * C + L * per_block + 2 * C   # embeddings, blocks, final LayerNorm
 print(f"{L} blocks of {per_block:,} parameters, embeddings {V * C + T_max * C:,}")
-print(f"counted: {total:,}   reported by the build: {report['n_params']:,}")
+print(f"counted: {total:,}   reported by the training run: {report['n_params']:,}")

@@ -14,8 +14,10 @@ Environment: GUIDE_SITE_DIR=<built site> skips the build; GUIDE_BROWSER_CACHE=fr
 gives each test a new in-memory context (all cold, slower).
 """
 
+import hashlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -163,6 +165,40 @@ class Guide:
                          ".observe(s, {childList: true, characterData: true, subtree: true})")
         return seen
 
+    def route_model_file(self, name, handler):
+        """Route requests for assets/model/<name>, whatever version (?v=) they ask for."""
+        self.page.route(re.compile(rf"/assets/model/{re.escape(name)}(\?|$)"), handler)
+
+    def replace_model_file(self, name, body):
+        """Serve ``body`` as assets/model/<name>, with the build's manifest (and the
+        pages' id of it) changed to match, as a build that shipped it would have."""
+        manifest = {}
+
+        def serve_manifest(route):
+            if not manifest:
+                listed = json.loads(route.fetch().body())
+                listed[name] = {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+                manifest["text"] = json.dumps(listed, indent=1, sort_keys=True) + "\n"
+            route.fulfill(status=200, body=manifest["text"], content_type="application/json")
+
+        def serve_page(route):
+            if route.request.resource_type != "document":
+                return route.fallback()
+            if not manifest:
+                listed = json.loads(route.fetch(url=self.base_url + "/assets/model/manifest.json").body())
+                listed[name] = {"bytes": len(body), "sha256": hashlib.sha256(body).hexdigest()}
+                manifest["text"] = json.dumps(listed, indent=1, sort_keys=True) + "\n"
+            new_id = hashlib.sha256(manifest["text"].encode()).hexdigest()[:16]
+            html = route.fetch().text()
+            route.fulfill(status=200, content_type="text/html",
+                          body=re.sub(r'"modelManifest": "[0-9a-f]*"', f'"modelManifest": "{new_id}"', html))
+
+        self.page.route(lambda url: url.startswith(self.base_url) and url.split("?")[0].endswith(("/", ".html")),
+                        serve_page)
+        self.route_model_file("manifest.json", serve_manifest)
+        self.route_model_file(name, lambda route: route.fulfill(
+            status=200, body=body, content_type="application/octet-stream"))
+
     def settings(self):
         """The page's runtime settings (``#guide-settings``); {} on a page without them (404)."""
         node = self.page.locator("#guide-settings")
@@ -305,6 +341,20 @@ def guide(context, base_url):
     g = Guide(context, base_url)
     yield g
     g.close()
+
+
+@pytest.fixture
+def guide_on(context):
+    """guide_on(url): a fresh, recorded page on another server (tests/browser/test_faults.py)."""
+    made = []
+
+    def make(url):
+        made.append(Guide(context, url))
+        return made[-1]
+
+    yield make
+    for g in made:
+        g.close()
 
 
 def doc_pages():

@@ -121,8 +121,7 @@ def panel(page):
 
 
 def serve_tuned(guide, onnx_bytes):
-    guide.page.route("**/assets/model/model_agent.onnx",
-                     lambda route: route.fulfill(status=200, body=onnx_bytes, content_type="application/octet-stream"))
+    guide.replace_model_file("model_agent.onnx", onnx_bytes)
 
 
 def wait_state(guide, states, timeout=TIMEOUT_MS):
@@ -274,7 +273,7 @@ def test_step_runs_one_turn_per_press(guide, artifacts, tuned):
 
 
 def test_failed_knowledge_load_names_the_file(guide):
-    guide.page.route("**/assets/model/knowledge.json", lambda route: route.fulfill(status=404, body="not found"))
+    guide.route_model_file("knowledge.json", lambda route: route.fulfill(status=404, body="not found"))
     page = guide.open(AGENTS)
     node = panel(page)
     node.get_by_role("button", name="Run", exact=True).click()
@@ -284,7 +283,7 @@ def test_failed_knowledge_load_names_the_file(guide):
     assert "knowledge.json" in status.text_content() and "404" in status.text_content(), status.text_content()
     assert "lab-error" in status.get_attribute("class")
     # the browser logs the 404 itself; nothing else may be logged
-    others = [(t, u) for t, u in guide.unexpected_console_errors() if not u.endswith("/knowledge.json")]
+    others = [(t, u) for t, u in guide.unexpected_console_errors() if "/knowledge.json" not in u]
     assert others == [] and guide.page_errors == []
 
 

@@ -241,6 +241,8 @@ def test_every_page_runs_like_the_build_without_console_errors(guide, site_page)
     assert not guide.page_errors
     n = page.locator(".pycell").count()
     if n:
+        # A cell may sit in a collapsed note ("Behind the scenes"): open them, as a reader would to run it.
+        page.evaluate("() => document.querySelectorAll('article details:not([open])').forEach(d => { d.open = true; })")
         built = [guide.output_items(guide.cell(i)) for i in range(n)]
         needs_numpy = any("numpy" in (guide.cell(i).get_attribute("data-needs") or "") for i in range(n))
         last = guide.cell(n - 1)

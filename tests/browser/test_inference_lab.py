@@ -4,7 +4,7 @@ Contract under test (docs/javascripts/model-runtime.js, generation-lab.js,
 attention-view.js, embedding-neighbours.js; pages under docs/inference/):
 
 * greedy generation in the page is token for token what the shipped run file
-  (``python run.py model.onnx tokenizer.json PROMPT``) prints, also when the
+  (``python run.py model.safetensors PROMPT``, numpy only) prints, also when the
   text outgrows the context window;
 * hovering (or focusing) a token shows attention weights that sum to 1 over
   the tokens up to it and are exactly 0 after it, for every layer and head and
@@ -12,6 +12,8 @@ attention-view.js, embedding-neighbours.js; pages under docs/inference/):
 * an over-long prompt is truncated to the window with a visible notice, and a
   window that slides greys the dropped tokens and says so;
 * empty and emoji-only prompts work; a seed reproduces a sampled run;
+* the logit lens (what each block would predict) appears only when asked, and
+  its last depth is the model's own next-token distribution;
 * opening a page downloads nothing model-related; the model loads on the first
   click and says which file failed if one does; no request leaves the site and
   nothing is logged as an error; phone width has no page-level horizontal scroll.
@@ -35,7 +37,7 @@ PAGES = [GEN, CTX, TWO]
 LOAD_TIMEOUT_MS = 60_000
 
 # What must not load before the reader's first click.
-MODEL_RELATED = (".onnx", "tokenizer.json", "/vendor/onnxruntime-web/", "ort-wasm", "ort.wasm")
+MODEL_RELATED = (".onnx", ".safetensors", "tokenizer.json", "/vendor/onnxruntime-web/", "ort-wasm", "ort.wasm")
 
 
 def model_related(urls):
@@ -119,8 +121,8 @@ def test_nothing_model_related_loads_before_the_first_click(guide, path):
 def test_greedy_generation_matches_the_run_file(guide, model_dir, run_file, block_size):
     page = guide.open(GEN)
     node = lab(page)
-    tok = run_file.load_tokenizer(str(model_dir / "tokenizer.json"))
-    model = run_file.Model(str(model_dir / "model.onnx"))
+    model = run_file.Model(str(model_dir / "model.safetensors"))
+    tok = model.tokenizer
     # the last prompt is longer than the window: the page must truncate and slide exactly as run.py does
     long_prompt = " ".join(["Weather bulletin for Paris. A flash flood watch will be in effect all night."] * 12)
     assert len(run_file.encode(tok, long_prompt)) > block_size
@@ -131,7 +133,7 @@ def test_greedy_generation_matches_the_run_file(guide, model_dir, run_file, bloc
         want = run_file.generate(model, run_file.encode(tok, prompt), max_new_tokens=40, temperature=0.0)
         assert ids == want, f"prompt {prompt!r}: page {ids} vs run.py {want}"
         cli = subprocess.run(
-            [sys.executable, str(model_dir / "run.py"), str(model_dir / "model.onnx"), str(model_dir / "tokenizer.json"), prompt],
+            [sys.executable, str(model_dir / "run.py"), str(model_dir / "model.safetensors"), prompt],
             capture_output=True, text=True, check=True, timeout=120,
         )
         assert cli.stdout == node.locator(".lab-text").evaluate(
@@ -160,7 +162,7 @@ def test_model_loads_on_first_click_with_progress_then_reports_ready(guide):
 
 
 def test_failed_load_names_the_file(guide):
-    guide.page.route("**/assets/model/model.onnx", lambda route: route.fulfill(status=404, body="gone"))
+    guide.route_model_file("model.onnx", lambda route: route.fulfill(status=404, body="gone"))
     page = guide.open(GEN)
     node = lab(page)
     node.locator(".lab-step").click()
@@ -356,8 +358,8 @@ def test_emoji_only_prompt_is_handled(guide, model_dir, run_file):
     prompt = "😀🎉"
     set_controls(node, prompt, temperature=0, max_new=8)
     ids = generate(guide, node)
-    tok = run_file.load_tokenizer(str(model_dir / "tokenizer.json"))
-    model = run_file.Model(str(model_dir / "model.onnx"))
+    model = run_file.Model(str(model_dir / "model.safetensors"))
+    tok = model.tokenizer
     assert ids == run_file.generate(model, run_file.encode(tok, prompt), max_new_tokens=8, temperature=0.0)
     chips = node.locator(".lab-chip-text").all_text_contents()
     assert any(c.startswith("<0x") for c in chips), chips  # byte tokens of the emoji
@@ -408,15 +410,16 @@ def test_keyboard_only(guide):
 
 def test_two_files_page_links_sizes_and_command(guide, model_dir):
     page = guide.open(TWO)
-    for name in ("model.onnx", "run.py", "tokenizer.json"):
+    for name in ("model.safetensors", "model_sft.safetensors", "model_rlhf.safetensors", "model_agent.safetensors", "run.py"):
         link = page.locator(f'a[href$="assets/model/{name}"]')
         assert link.count() >= 1, name
         href = urllib.parse.urljoin(page.url, link.first.get_attribute("href"))
         assert href == f"{guide.base_url}/assets/model/{name}"
     text = page.locator("article").inner_text()
-    kb = f"{(model_dir / 'model.onnx').stat().st_size / 1000:,.0f} kB"
+    kb = f"{(model_dir / 'model.safetensors').stat().st_size / 1000:,.0f} kB"
     assert kb in text, kb
-    assert 'python run.py model.onnx tokenizer.json "The capital of France is"' in text
+    assert 'python run.py model.safetensors "The capital of France is"' in text
+    assert 'python run.py model_sft.safetensors --chat "What is the capital of Norway?"' in text
     assert model_related(guide.requests) == []
 
 
@@ -442,7 +445,7 @@ def test_phone_width_has_no_horizontal_scroll(guide, path):
 def test_switching_to_the_instruction_tuned_checkpoint(guide, model_dir, run_file):
     """report.json lists model_sft.onnx: after the first load the lab offers a
     model switcher, and the SFT checkpoint answers the same prompt differently,
-    token for token as run.py does with model_sft.onnx."""
+    token for token as run.py does with model_sft.safetensors."""
     checkpoints = json.loads((model_dir / "report.json").read_text()).get("checkpoints", [])
     if not any(c.get("file") == "model_sft.onnx" for c in checkpoints):
         pytest.skip("this build ships no SFT checkpoint")
@@ -457,11 +460,60 @@ def test_switching_to_the_instruction_tuned_checkpoint(guide, model_dir, run_fil
     select.select_option("sft")  # loads model_sft.onnx; the next Generate waits for it
     sft_ids = generate(guide, node)
     assert "model_sft.onnx" in " ".join(guide.requests)
-    tok = run_file.load_tokenizer(str(model_dir / "tokenizer.json"))
-    sft = run_file.Model(str(model_dir / "model_sft.onnx"))
+    sft = run_file.Model(str(model_dir / "model_sft.safetensors"))
+    tok = sft.tokenizer
     # the lab may or may not read <|user|> as a special token; either way it must match run.py
     wants = [run_file.generate(sft, run_file.encode(tok, prompt, allow_special), max_new_tokens=24, temperature=0.0)
              for allow_special in (False, True)]
     assert sft_ids in wants, f"page {sft_ids} vs run.py {wants}"
     assert sft_ids != base_ids
+    guide.assert_no_errors()
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_logit_lens_shows_each_depth_and_ends_at_the_models_prediction(guide, model_dir, width, tmp_path):
+    """The lens appears only when asked (and loads no extra file); it has one row
+    per block, and its last row is the model's actual prediction: the same top
+    tokens with the same probabilities as stage 4's table (greedy: softmax order).
+    It fits a phone's width and passes axe."""
+    n_layer = json.loads((model_dir / "report.json").read_text())["model"]["n_layer"]
+    page = guide.page
+    page.set_viewport_size({"width": width, "height": 900})
+    guide.open(GEN)
+    node = lab(page)
+    set_controls(node, "The capital of France is")
+    step(guide, node)
+    assert node.locator(".lab-lens-table").count() == 0        # nothing until the reader asks
+    files_before = set(model_related(guide.requests))
+    toggle = node.locator(".lab-lens-toggle")
+    assert toggle.get_attribute("aria-expanded") == "false"
+    toggle.click()
+    box = node.locator(".lab-lens")
+    page.wait_for_function("n => ['ready', 'error'].includes(n.dataset.lensState)", arg=box.element_handle(), timeout=LOAD_TIMEOUT_MS)
+    assert box.get_attribute("data-lens-state") == "ready", box.inner_text()
+    assert node.locator(".lab-lens-toggle").get_attribute("aria-expanded") == "true"
+    assert set(model_related(guide.requests)) == files_before  # the lens is one more pass of the loaded model
+    rows = node.locator(".lab-lens-table tbody tr")
+    assert rows.count() == n_layer
+    final = rows.nth(n_layer - 1)
+    assert "the model's prediction" in final.inner_text()
+    lens_ids = [int(i) for i in final.locator(".lab-lens-item").evaluate_all("els => els.map(e => e.dataset.id)")][:5]
+    lens_pct = final.locator(".lab-lens-p").all_text_contents()[:5]
+    table = node.locator(".lab-candidates tbody tr")
+    want_ids = [int(i) for i in table.evaluate_all("els => els.map(e => e.dataset.id)")][:5]
+    want_pct = [table.nth(i).locator("td").nth(4).text_content() for i in range(5)]
+    assert lens_ids == want_ids and lens_pct == want_pct, (lens_ids, lens_pct, want_ids, want_pct)
+    assert all(0 <= float(p) <= 1 for p in node.locator(".lab-lens-item").evaluate_all("els => els.map(e => e.dataset.p)"))
+    # the next step keeps the lens open and re-reads it for the new context
+    step(guide, node)
+    page.wait_for_function("n => n.querySelector('.lab-lens')?.dataset.lensState === 'ready'", arg=node.element_handle(),
+                           timeout=LOAD_TIMEOUT_MS)
+    over = page.evaluate("() => document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    assert over <= 0, f"the page scrolls sideways by {over}px at {width}px"
+    lens = node.locator(".lab-lens").element_handle()
+    assert lens.evaluate("e => e.scrollWidth <= e.clientWidth"), "the lens overflows its box"
+    node.locator(".lab-lens").screenshot(path=str(tmp_path / f"lens-{width}.png"))  # renders: no error
+    assert guide.axe_violations(".generation-lab .lab-lens") == []
+    node.locator(".lab-lens-toggle").click()                   # and it closes again
+    assert node.locator(".lab-lens-table").count() == 0
     guide.assert_no_errors()

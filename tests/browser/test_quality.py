@@ -38,7 +38,7 @@ BLOCKING_IMPACTS = ("serious", "critical")
 SCHEMES = ("light", "dark")
 PHONES = ({"width": 360, "height": 740}, {"width": 390, "height": 844})
 PHONE_SHOTS = Path(os.environ.get("PHONE_SHOTS", "/tmp/phone"))
-PAGE_BUDGET_KB = 500
+PAGE_BUDGET_KB = 300  # the issue: the heaviest page before interaction stays under 300 KB gzipped
 DEMO_TIMEOUT_MS = 120_000  # a demo may boot Pyodide or onnxruntime-web on a slow machine
 
 # Controls whose boxes must not overlap, and the widgets they are compared within.

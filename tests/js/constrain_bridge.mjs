@@ -2,15 +2,18 @@
 //
 // stdin: {"tokenizer": path to tokenizer JSON,
 //         "cases": [{"schema": ..., "layout": "spaced", "max_tokens": null,
-//                    "sequences": [[id, ...], ...]}, ...],
+//                    "sequences": [[id, ...], ...], "texts": optional ["text", ...]}, ...],
 //         "bench": optional [{"schema": ..., "layout": ..., "sequence": [id, ...]}, ...]}
 // stdout: {"cases": [{"masks": [[allowed ids before token 0, before token 1, ..., after the last], ...],
-//                     "complete": [is the document complete after the sequence, ...]}
+//                     "complete": [is the document complete after the sequence, ...],
+//                     "texts": [[is the text a prefix of a document, is it a whole document], ...]}
 //                    or {"error": message} when the schema does not compile],
+//          "validate": [errors of validate(JSON.parse(text), schema), ...] for the input's
+//                      "validate": [[text, schema], ...],
 //          "bench": [{"steps": n, "ms_per_mask": uncached mask time, "ms_per_step": cached
 //                     allowed() + advance() as in a generation loop}, ...]}
 import { readFileSync } from "node:fs";
-import { compileSchema, ConstrainedDecoder, loadTokenizer } from "../../docs/javascripts/constrain.js";
+import { compileSchema, ConstrainedDecoder, loadTokenizer, validate } from "../../docs/javascripts/constrain.js";
 
 const input = JSON.parse(readFileSync(0, "utf-8"));
 const tokenizer = loadTokenizer(readFileSync(input.tokenizer, "utf-8"));
@@ -39,8 +42,15 @@ const cases = (input.cases ?? []).map((c) => {
     masks.push(steps);
     complete.push(decoder.isComplete(state));
   }
-  return { masks, complete };
+  const utf8 = new TextEncoder();
+  const texts = (c.texts ?? []).map((text) => {
+    const stacks = decoder.grammar.advanceBytes(decoder.grammar.initial(), utf8.encode(text));
+    return [stacks.length > 0, decoder.grammar.accepting(stacks)];
+  });
+  return { masks, complete, texts };
 });
+
+const validated = (input.validate ?? []).map(([text, schema]) => validate(JSON.parse(text), schema));
 
 const bench = (input.bench ?? []).map((b) => {
   const decoder = new ConstrainedDecoder(compileSchema(b.schema, b.layout ?? "spaced"), tokenizer);
@@ -61,4 +71,4 @@ const bench = (input.bench ?? []).map((b) => {
   return { steps: states.length, ms_per_mask: msPerMask, ms_per_step: msPerStep };
 });
 
-process.stdout.write(JSON.stringify({ cases, bench }));
+process.stdout.write(JSON.stringify({ cases, bench, validate: validated }));

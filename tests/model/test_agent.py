@@ -315,6 +315,27 @@ def test_loop_survives_bad_models(outputs, stopped, observation):
         assert "<|tool|>" + result["steps"][1]["text"] + "<|assistant|>" in result["transcript"]
 
 
+def test_parse_call_follows_json_parse():
+    """No NaN or Infinity (json.loads takes them, JSON.parse does not); deep nesting is an
+    observation, not a RecursionError; huge integers parse as JSON.parse reads them."""
+    for text in ['{"tool": "search", "query": NaN}', "[Infinity]", "-Infinity"]:
+        with pytest.raises(ValueError, match="not valid JSON"):
+            agent.parse_call(text)
+    for text in ["[" * 100000 + "]" * 100000, '{"a": ' * 33 + "1" + "}" * 33]:
+        with pytest.raises(ValueError, match="nested too deeply"):
+            agent.parse_call(text)
+    with pytest.raises(ValueError, match="does not match"):
+        agent.parse_call("1" * 5000)
+    assert agent.json_depth('{"a": "[[[{", "b": [[1]]}') == 3
+    assert agent.parse_call('{"tool": "search", "query": "[[["}') == ("search", "[[[")
+
+
+def test_final_answer_strips_only_ascii_whitespace():
+    result = run_agent(lambda text: "Final Answer: \t3.32 \x85<|endoftext|>", MESSI_Q, TOOLS)
+    assert result["answer"] == "3.32 \x85"  # Python's strip() would also remove U+0085, JavaScript's trim() not
+    assert agent.strip_ws("\ufeff x \x0b") == "\ufeff x"
+
+
 @settings(max_examples=100, deadline=None)
 @given(outputs=st.lists(st.one_of(st.text(max_size=80), st.sampled_from(
     ["{", "{}", '{"tool": "search", "query": "Messi 2023"}', "Final Answer: 1", "\n", "<|tool|>", "Thought: x\n"])),

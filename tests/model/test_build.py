@@ -1,6 +1,5 @@
-"""The build cache, the artifacts, and the standalone run file."""
+"""The build cache and the artifacts (the run file's own tests: test_run.py)."""
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -16,15 +15,6 @@ from model_export.build import ensure_artifacts
 @pytest.fixture(scope="module")
 def smoke_dir():
     return ensure_artifacts("smoke", log=None)
-
-
-@pytest.fixture(scope="module")
-def run_module(smoke_dir):
-    """The run.py copied into the artifacts, imported by path as a reader would use it."""
-    spec = importlib.util.spec_from_file_location("standalone_run", smoke_dir / "run.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
 
 
 def test_artifacts_complete(smoke_dir):
@@ -82,68 +72,6 @@ def test_profile_from_environment(smoke_dir, monkeypatch):
     assert ensure_artifacts(None, log=None) == smoke_dir
     with pytest.raises(ValueError):
         build.resolve_profile("nonexistent")
-
-
-def test_run_file_is_standalone(smoke_dir):
-    src = (smoke_dir / "run.py").read_text()
-    imports = {line.split()[1].split(".")[0] for line in src.splitlines() if line.startswith(("import ", "from "))}
-    assert imports <= {"argparse", "json", "re", "numpy", "onnxruntime"}
-
-
-def test_run_file_tokenizer_matches_vectors(run_module):
-    """The run file's compact BPE encoder reproduces the reference tokenizer's test vectors."""
-    root = build.ROOT / "tests" / "data"
-    tok = run_module.load_tokenizer(root / "tokenizer_small.json")
-    for case in json.loads((root / "tokenizer_vectors.json").read_text(encoding="utf-8")):
-        assert run_module.encode(tok, case["text"], case["allow_special"]) == case["ids"], case["text"]
-
-
-def test_run_file_greedy_equals_numpy(smoke_dir, run_module):
-    from model_export.tokenizer import Tokenizer
-    params, cfg = model.load_params(smoke_dir / "params.npz")
-    tok = Tokenizer.load(smoke_dir / "tokenizer.json")
-    rt = run_module.load_tokenizer(smoke_dir / "tokenizer.json")
-    m = run_module.Model(str(smoke_dir / "model.onnx"))
-    for prompt in ["The capital of France is", "A flash flood watch will be in effect all", "Lionel Messi"]:
-        ids = tok.encode(prompt)
-        assert run_module.encode(rt, prompt) == ids
-        want = model.generate_greedy(params, cfg, ids, 20, stop_id=tok.eot_id)
-        assert run_module.generate(m, ids, 20, temperature=0) == want
-
-
-def test_run_file_cli(smoke_dir):
-    from model_export.tokenizer import Tokenizer
-    params, cfg = model.load_params(smoke_dir / "params.npz")
-    tok = Tokenizer.load(smoke_dir / "tokenizer.json")
-    prompt = "The capital of France is"
-    want = prompt + tok.decode(model.generate_greedy(params, cfg, tok.encode(prompt), 12, stop_id=tok.eot_id))
-    out = subprocess.run([sys.executable, str(smoke_dir / "run.py"), str(smoke_dir / "model.onnx"),
-                          str(smoke_dir / "tokenizer.json"), prompt, "--max-new-tokens", "12"],
-                         capture_output=True, text=True, check=True, cwd=smoke_dir)
-    assert out.stdout.rstrip("\n") == want
-    # sampling runs, and a seed makes it repeatable
-    args = [sys.executable, str(smoke_dir / "run.py"), str(smoke_dir / "model.onnx"), str(smoke_dir / "tokenizer.json"),
-            prompt, "--temperature", "0.9", "--top-k", "20", "--top-p", "0.9", "--seed", "3"]
-    a = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    b = subprocess.run(args, capture_output=True, text=True, check=True).stdout
-    assert a == b and a.startswith(prompt)
-
-
-def test_sampling_filters(run_module):
-    rng = np.random.default_rng(0)
-    logits = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
-    assert run_module.sample(logits, rng, temperature=0) == 0
-    assert {run_module.sample(logits, rng, 1.0, top_k=2) for _ in range(200)} == {0, 1}
-    assert {run_module.sample(logits, rng, 1.0, top_p=0.75) for _ in range(200)} == {0, 1}
-    assert {run_module.sample(logits, rng, 1.0, top_p=0.5) for _ in range(50)} == {0}
-
-
-def test_context_window_slides(smoke_dir, run_module):
-    """Generation past block_size keeps going by dropping the oldest tokens."""
-    m = run_module.Model(str(smoke_dir / "model.onnx"))
-    m.eot_id = None  # never stop early
-    out = run_module.generate(m, [65] * (m.block_size - 2), max_new_tokens=5, temperature=0)
-    assert len(out) == 5
 
 
 def test_cache_key_covers_every_module_the_build_imports():

@@ -103,6 +103,61 @@ def test_unsupported_schemas_are_rejected(bad):
         compile_schema(bad)
 
 
+def test_equal_sub_schemas_compile_once():
+    """Nested type lists repeat their items in every entry: 475 characters once made 699,049 nodes."""
+    s = {"enum": [1, 2, 3]}
+    for _ in range(9):
+        s = {"type": ["array"] * 4, "items": s}
+    g = compile_schema(s)
+    assert len(g.nodes) < 30
+    assert accepts(s, "[[[[[[[[[1, 2]]]]]]]]]") and not accepts(s, "[[[[[[[[[4]]]]]]]]]")
+
+
+@pytest.mark.parametrize("bad, message", [
+    ({"type": "string", "maxLength": None}, "maxLength must be an integer"),
+    ({"type": "array", "items": "string", "maxItems": None}, "maxItems must be an integer"),
+    ({"type": "string", "minLength": True}, "minLength must be an integer"),
+    ({"type": "string", "minLength": 2.5}, "minLength must be an integer"),
+    ({"type": None, "items": "string"}, "type must be"),
+    ({"type": [], "items": "string"}, "type must be"),
+    ({"type": "object", "properties": {"a": "string"}, "required": None}, "required must be a list"),
+    ({"type": "object", "properties": {"a": "string"}, "required": [["a"]]}, "required must be a list"),
+    ({"const": [1]}, "must be scalars"),
+    ({1: "string"}, "property names must be strings"),
+    ({"anyOf": [{"const": 1}], "const": True}, "conflicts"),
+    ({"type": "string", "minLength": 10**6}, "shortest value"),
+    ({"type": "object", "properties": {f"p{i}": "integer" for i in range(600)}}, "too large"),
+])
+def test_bad_keyword_values_raise_schema_errors(bad, message):
+    with pytest.raises(SchemaError, match=message):
+        compile_schema(bad)
+
+
+def test_validate_refuses_a_null_count_instead_of_crashing():
+    with pytest.raises(SchemaError):
+        validate("abc", {"type": "string", "maxLength": None})
+
+
+def test_hostile_schemas_are_refused_at_compile_time():
+    s = "integer"
+    for _ in range(10):  # alternatives that differ: 2**10 readings of "[[[[[[[[[["
+        s = {"anyOf": [{"type": "array", "items": s, "maxItems": 1}, {"type": "array", "items": s, "maxItems": 2}]}
+    with pytest.raises(SchemaError, match="too ambiguous"):
+        compile_schema(s)
+    deep = "string"
+    for _ in range(40):
+        deep = [deep]
+    with pytest.raises(SchemaError, match="nested more than"):
+        compile_schema(deep)
+
+
+def test_count_given_as_a_whole_float_and_proto_property():
+    assert accepts({"type": "array", "items": "integer", "minItems": 2.0}, "[1, 2]")
+    assert not accepts({"type": "array", "items": "integer", "minItems": 2.0}, "[1]")
+    assert accepts({"__proto__": "string"}, '{"__proto__": "x"}')
+    assert accepts({"anyOf": [{"const": 1}], "const": 1.0}, "1")
+
+
 # ---------------------------------------------------------------------------
 # The recogniser on text
 

@@ -31,9 +31,9 @@ def test_checker_and_interface(tiny):
     ops = {n.op_type for n in m.graph.node}
     assert all(d.domain in ("", "ai.onnx") for d in m.opset_import)
     assert ops <= {"Shape", "Squeeze", "Unsqueeze", "Add", "Range", "LessOrEqual", "Where", "Gather", "Reshape",
-                   "Transpose", "LayerNormalization", "MatMul", "Concat", "Softmax", "Mul", "Tanh"}
+                   "Transpose", "LayerNormalization", "MatMul", "Concat", "Softmax", "Mul", "Tanh", "Slice"}
     assert [i.name for i in sess.get_inputs()] == ["input_ids", "past_key_values"]
-    assert [o.name for o in sess.get_outputs()] == ["logits", "present_key_values", "attentions"]
+    assert [o.name for o in sess.get_outputs()] == ["logits", "present_key_values", "attentions", "lens_hidden"]
     meta = sess.get_modelmeta().custom_metadata_map
     assert int(meta["block_size"]) == TINY.block_size and int(meta["eot_id"]) == 7
     assert all(init.data_type == onnx.TensorProto.FLOAT for init in m.graph.initializer if init.name.startswith("h0."))
@@ -57,6 +57,30 @@ def test_outputs_match_full_forward(tiny):
     np.testing.assert_allclose(attn, full["attn"], atol=1e-5)
     assert present.shape == (TINY.n_layer, 2, 1, TINY.n_head, 10, TINY.head_dim)
     np.testing.assert_allclose(attn.sum(-1), 1.0, atol=1e-5)
+
+
+def test_logit_lens_matches_numpy_and_its_last_layer_is_the_prediction(tiny):
+    """lens_hidden [B, n_layer, C]: the final LayerNorm applied after each block at
+    the last position; times the tied head it is model.logit_lens, and its last
+    layer is the model's actual prediction (the logits; in numpy exactly)."""
+    params, _, sess = tiny
+    rng = np.random.default_rng(4)
+    ids = rng.integers(0, TINY.vocab_size, size=(2, 9))
+    lens = model.logit_lens(params, TINY, ids)
+    assert lens.shape == (TINY.n_layer, 2, 9, TINY.vocab_size)
+    assert np.array_equal(lens[-1], model.forward(params, TINY, ids)["logits"])
+    assert not np.allclose(lens[0], lens[-1])                            # an earlier depth really is earlier
+    head = params["wte"].T
+    logits, present, _, hidden = export.run_onnx(sess, ids, model.empty_kv(TINY, 2), lens=True)
+    assert hidden.shape == (2, TINY.n_layer, TINY.n_embd)
+    np.testing.assert_allclose(hidden @ head, lens[:, :, -1].transpose(1, 0, 2), atol=1e-4)
+    np.testing.assert_allclose(hidden[:, -1] @ head, logits[:, -1], atol=1e-5)
+    # after a KV-cache step the lens reads the new token's position, with the past in view
+    step = rng.integers(0, TINY.vocab_size, size=(2, 1))
+    logits, _, _, hidden = export.run_onnx(sess, step, present, lens=True)
+    want = model.logit_lens(params, TINY, np.concatenate([ids, step], 1))[:, :, -1]
+    np.testing.assert_allclose(hidden @ head, want.transpose(1, 0, 2), atol=1e-4)
+    np.testing.assert_allclose(hidden[:, -1] @ head, logits[:, -1], atol=1e-5)
 
 
 def test_parity_real_text(smoke_dir):
@@ -105,3 +129,27 @@ def test_reward_model_parity():
     want = np.mean([logp[t - 1, x[0, t]] for t in range(4, 9)])
     got = sess.run(["confidence"], {"input_ids": x, "answer_start": np.array([4])})[0]
     assert got[0] == pytest.approx(want, abs=1e-4)
+
+
+def test_onnx_holds_the_parameter_files_numbers(smoke_dir):
+    """model.onnx = the numbers of model.safetensors + the graph: every tensor is
+    there by name, except that each w_qkv/b_qkv is split into query, key and
+    value, with attention's 1/sqrt(head_dim) scale folded into the query's."""
+    import json
+    import math
+    from onnx import numpy_helper
+    from model_export import safetensors
+    for ck in ("model", "sft"):
+        onnx_file = "model.onnx" if ck == "model" else f"model_{ck}.onnx"
+        init = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(smoke_dir / onnx_file)).graph.initializer}
+        tensors, meta = safetensors.load(smoke_dir / onnx_file.replace(".onnx", ".safetensors"))
+        cfg = model.GPTConfig(**json.loads(meta["config"]))
+        C, scale = cfg.n_embd, 1 / math.sqrt(cfg.head_dim)
+        for name, t in tensors.items():
+            if name.endswith("attn.w_qkv") or name.endswith("attn.b_qkv"):
+                p = name.rsplit("_", 1)[0]                          # "h0.attn.w" or "h0.attn.b"
+                q, k, v = np.split(t, 3, axis=-1)
+                np.testing.assert_allclose(init[f"{p}_q"], q * scale, rtol=1e-6)
+                assert np.array_equal(init[f"{p}_k"], k) and np.array_equal(init[f"{p}_v"], v), name
+            else:
+                assert np.array_equal(init[name], t), name
