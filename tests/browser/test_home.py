@@ -8,12 +8,11 @@
   scrolls sideways.
 * The journey map links every chapter of the nav, in nav order, and its
   reading times are the build's (sitebuild/reading.py), not typed numbers.
-* The page's weight before interaction stays under HOME_BUDGET_KB gzipped.
+* The page's weight before interaction: test_quality.py's budget, for every page.
 """
 
 from __future__ import annotations
 
-import gzip
 import json
 import re
 import urllib.parse
@@ -26,12 +25,10 @@ from model_export.tokenizer import Tokenizer
 from sitebuild import reading
 
 ROOT = Path(__file__).resolve().parents[2]
-HOME_BUDGET_KB = 300  # issue #12: the heaviest page before interaction stays under 300 KB gzipped
 DEMO = ".next-token"
 MODEL_TIMEOUT_MS = 120_000  # onnxruntime-web and the model, cold, on a slow machine
 # What must not be fetched before the reader touches the demo.
 HEAVY = re.compile(r"\.onnx\b|onnxruntime|ort[.-]wasm|tokenizer\.json|report\.json")
-NOT_GZIPPED = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".woff", ".woff2", ".gz", ".zip", ".whl", ".wasm")
 
 
 # ------------------------------------------------------------------------------------
@@ -280,47 +277,3 @@ def test_phone_width_with_the_demo_open(guide):
     outside = page.evaluate("""() => Array.from(document.querySelectorAll('.next-token button, .next-token textarea,'
         + ' .journey a')).map(e => e.getBoundingClientRect()).filter(r => r.left < 0 || r.right > innerWidth + 1).length""")
     assert outside == 0
-
-
-# ------------------------------------------------------------------------------------
-# Weight before interaction
-
-
-@pytest.mark.browser
-def test_home_page_weight_before_interaction(browser, base_url):
-    """Bytes fetched for the home page with an empty cache until the network is idle, gzipped."""
-    if hasattr(browser, "new_context"):
-        ctx, own = browser.new_context(), True
-        page = ctx.new_page()
-    else:
-        ctx, own = browser, False
-        page = ctx.new_page()
-        cdp = ctx.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-    responses = []
-
-    def listener(response):
-        responses.append(response)
-
-    ctx.on("response", listener)
-    try:
-        page.goto(base_url + "/", wait_until="networkidle")
-        page.wait_for_timeout(300)
-        rows = []
-        for r in responses:
-            try:
-                body = r.body()
-            except Exception:  # redirects and aborted requests have no body
-                body = b""
-            path = urllib.parse.urlsplit(r.url).path
-            rows.append((path, len(body) if path.endswith(NOT_GZIPPED) else len(gzip.compress(body, 6, mtime=0))))
-    finally:
-        ctx.remove_listener("response", listener)
-        page.close()
-        if own:
-            ctx.close()
-    total = sum(n for _, n in rows)
-    print(f"\nhome page before interaction: {len(rows)} requests, {total / 1024:.1f} KB gzipped")
-    assert not [p for p, _ in rows if HEAVY.search(p)]
-    assert total <= HOME_BUDGET_KB * 1024, sorted(rows, key=lambda r: -r[1])[:6]
