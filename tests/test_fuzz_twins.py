@@ -37,6 +37,7 @@ from model_export import agent  # noqa: E402
 from model_export.constrain import (MAX_READINGS, MAX_SCHEMA_DEPTH, TYPE_NAMES, ConstrainedDecoder,  # noqa: E402
                                     SchemaError, compile_schema, validate)
 from model_export.tokenizer import SPECIAL_TOKENS, Tokenizer  # noqa: E402
+from test_constrain_js import python_masks  # noqa: E402  (the masks Python gives along a sequence)
 
 NODE = shutil.which("node")
 pytestmark = pytest.mark.skipif(NODE is None, reason="node is not installed")
@@ -331,15 +332,6 @@ def walk(decoder, rng, max_tokens, limit):
         state = decoder.advance(state, tok)
         ids.append(tok)
     raise AssertionError(f"no end after {decoder.text(ids)!r}")
-
-
-def python_masks(decoder, max_tokens, seq):
-    state = decoder.start(max_tokens)
-    out = [np.flatnonzero(decoder.allowed(state)).tolist()]
-    for t in seq:
-        state = decoder.advance(state, t)
-        out.append(np.flatnonzero(decoder.allowed(state)).tolist())
-    return out, decoder.is_complete(state)
 
 
 # Messages that quote a value: Python writes its repr, JavaScript its JSON.
