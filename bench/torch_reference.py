@@ -22,8 +22,8 @@ class TorchGPT(torch.nn.Module):
         B, T = idx.shape
         C, H = c.n_embd, c.n_head
         x = p["wte"][idx] + p["wpe"][:T]
-        for l in range(c.n_layer):
-            g = lambda n: p[f"h{l}_{n}".replace(".", "_")]
+        for layer in range(c.n_layer):
+            g = lambda n: p[f"h{layer}_{n}".replace(".", "_")]
             a = F.layer_norm(x, (C,), g("ln1.g"), g("ln1.b"))
             q, k, v = (a @ g("attn.w_qkv") + g("attn.b_qkv")).split(C, dim=-1)
             q, k, v = (t.view(B, T, H, C // H).transpose(1, 2) for t in (q, k, v))

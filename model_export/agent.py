@@ -82,9 +82,8 @@ random consonant-vowel words and real words of the world (first and last
 names, capitals, animals), and invented values are half real values of other
 countries: a model tuned only on syllable names learns to write syllable names
 rather than to copy, and garbles real ones ("Italy" became "Malin"); fully
-random letter strings made copying harder to learn and were dropped (see
-agent_train.py for the measured effect). The held
-out split (`held_out(world)`: Lionel Messi, every fifth player, every fifth
+random letter strings made copying harder to learn and were dropped
+(agent_train.py says more). The held-out split (`held_out(world)`: Lionel Messi, every fifth player, every fifth
 country) never appears in any transcript, and neither does the shape
 "goals_cube" ("... and what is that number cubed?"), whose parts the
 calculator-only "What is 7 cubed?" teaches. `eval_questions(world)` gives the
@@ -101,7 +100,9 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import NamedTuple
 
-from model_export.constrain import validate
+from model_export.chat import ASSISTANT, EOT, TOOL, USER
+from model_export.schema import validate
+from model_export.decoding import sample
 from model_export.world import LEG_WORDS, TEMPLATES, World, a_or_an, sentence
 
 # ---------------------------------------------------------------------------
@@ -400,7 +401,6 @@ def tool_call(tool: str, argument: str) -> str:
 # ---------------------------------------------------------------------------
 # Transcripts
 
-USER, ASSISTANT, TOOL, EOT = "<|user|>", "<|assistant|>", "<|tool|>", "<|endoftext|>"
 THOUGHTS = False
 
 
@@ -631,6 +631,17 @@ def agent_transcripts(world: World, n: int, rng: random.Random, random_values: b
     return out
 
 
+def bpe_texts(world: World, n: int, seed: str = "bpe-agent") -> list[str]:
+    """The text of n transcripts, special tokens left out, for the tokenizer's
+    training set: enough JSON for merges such as '{"' and '":'. They state the
+    world's true facts (random_values=False), so the tokenizer, and with it
+    the whole build, does not change when the invented values of the tuning
+    transcripts are tuned."""
+    specials = {USER, ASSISTANT, TOOL, EOT}
+    return [text for t in agent_transcripts(world, n, random.Random(seed), random_values=False)
+            for text, _ in t.segments if text not in specials]
+
+
 class EvalItem(NamedTuple):
     question: str
     answer: str     # what the real tools give on the real world
@@ -815,21 +826,17 @@ def _result(text, steps, answer, stopped) -> dict:
 def token_generate_fn(logits_fn, tokenizer, rng, temperature: float = 0.0, max_tokens: int = 64):
     """A generate_fn for run_agent from a model: logits_fn(ids) -> logits (numpy) over the vocabulary.
 
-    Samples (greedy when temperature <= 0; rng is a numpy Generator) until the
-    text holds a newline or a special token is drawn, at most max_tokens tokens.
+    Samples with decoding.sample (greedy when temperature <= 0; rng: a
+    decoding.XorShift) until the text holds a newline or a special token is
+    drawn, at most max_tokens tokens.
     """
-    import numpy as np
-
     special = {v: k for k, v in tokenizer.special_ids.items()}
 
     def generate(text: str) -> str:
         ids = tokenizer.encode(text, allow_special=True)
         out = []
         for _ in range(max_tokens):
-            z = np.asarray(logits_fn(ids + out), dtype=np.float64)
-            if temperature > 0:
-                z = z / temperature - np.log(-np.log(rng.random(len(z))))
-            tok = int(np.argmax(z))
+            tok = sample(logits_fn(ids + out), rng, temperature)
             if tok in special:
                 return tokenizer.decode(out) + special[tok]
             out.append(tok)
@@ -841,7 +848,8 @@ def token_generate_fn(logits_fn, tokenizer, rng, temperature: float = 0.0, max_t
 
 def constrained_json_fn(logits_fn, tokenizer, rng, temperature: float = 0.0, max_tokens: int = 64):
     """A json_fn for run_agent: the tool call by constrain.py's decoder over TOOL_SCHEMA."""
-    from model_export.constrain import ConstrainedDecoder, compile_schema, generate
+    from model_export.constrain import ConstrainedDecoder, generate
+    from model_export.grammar import compile_schema
 
     decoder = ConstrainedDecoder(compile_schema(TOOL_SCHEMA), tokenizer)
 

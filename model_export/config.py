@@ -1,18 +1,47 @@
 """Build profiles: every number that decides what the build produces.
 
 "full" is the model the site ships; "smoke" is a tiny, fast build with the
-same pipeline, used by the test suite. A profile is part of the build's cache
-key (build.py), so changing any value here triggers a rebuild.
+same pipeline, used by the test suite. Each stage of the pipeline (pipeline.py)
+takes its part of a profile into its cache key, so changing a value here
+rebuilds the stages that read it and those downstream of them.
+
+The settings' types live beside the code that reads them (GPTConfig in
+model.py, TrainConfig in train.py, SFTConfig in sft.py, RewardConfig in
+reward.py, RLConfig in rl.py, AgentConfig in agent_train.py); every profile's
+values live here.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 
-from model_export.agent_train import AGENT_PROFILES, AgentConfig
-from model_export.align import ALIGN_PROFILES, AlignConfig
+from model_export.agent_train import AgentConfig
 from model_export.model import GPTConfig
+from model_export.reward import RewardConfig
+from model_export.rl import RLConfig
+from model_export.sft import SFTConfig
 from model_export.train import TrainConfig
+
+
+@dataclass(frozen=True)
+class AlignConfig:
+    """SFT, preferences, the reward model, RL and their evaluation; a field of Profile."""
+    sft: SFTConfig = field(default_factory=SFTConfig)
+    reward: RewardConfig = field(default_factory=RewardConfig)
+    rl: RLConfig = field(default_factory=RLConfig)
+    held_out_fraction: float = 0.2
+    split_seed: int = 0
+    pref_prompts: int = 2400        # prompts ranked; a sixth of them is the reward model's test set
+    pref_eval_prompts: int = 200    # prompts about held-out things: a second, harder test set
+    pref_samples: int = 6           # answers per prompt
+    pref_temperature: float = 1.2   # above 1: more varied answers, so more pairs that differ in truth
+    max_new_tokens: int = 32
+    eval_held_in: int = 300         # questions about tuning entities evaluated (a fixed subset)
+    eval_max: int = 0               # cap every evaluation set (0: no cap); smoke builds use it
+    workers: int = 2
+
+    def to_dict(self) -> dict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -26,25 +55,26 @@ class Profile:
     curve_every: int = 10        # report.json's train-loss curve: one mean per this many steps
     abilities_every: int = 50    # report.json's abilities: measured every this many pre-training steps
     parity_sequences: int = 4    # real and random sequences checked numpy vs onnxruntime
-    align: AlignConfig = field(default_factory=lambda: ALIGN_PROFILES["full"])  # SFT, reward model, RLHF (align.py)
-    agent: AgentConfig = field(default_factory=lambda: AGENT_PROFILES["full"])  # tool-use tuning (agent_train.py)
+    align: AlignConfig = field(default_factory=AlignConfig)
+    agent: AgentConfig = field(default_factory=AgentConfig)
 
     def to_dict(self) -> dict:
         return asdict(self)
 
 
 PROFILES = {
-    # 677k parameters. Measured on 2 shared cores: 85/85 capitals, val loss 0.454
-    # (train 0.447) after 2000 steps of 32 x 128 tokens (5.7 epochs); about 150-200 ms
-    # per step on idle cores, 600 ms when the machine was heavily shared.
+    # 677k parameters: a few minutes of pre-training on two cores (report.json's
+    # timing records how long it took, and on what).
     "full": Profile(
         name="full",
         model=GPTConfig(vocab_size=512, n_layer=3, n_embd=128, n_head=4, block_size=128),
         pretrain=TrainConfig(steps=2000, batch_size=32, lr=3e-3, warmup_steps=100, weight_decay=0.1,
                              eval_every=200, eval_batches=8, workers=2),
         curve_every=20,
-        align=ALIGN_PROFILES["full"],
-        agent=AGENT_PROFILES["full"],
+        # SFT's data order (its seed) moves the held-out figures by a point or two, as
+        # does the CPU's choice of BLAS kernels (report.json records which ran).
+        align=AlignConfig(sft=SFTConfig(seed=1)),
+        agent=AgentConfig(),
     ),
     "smoke": Profile(
         name="smoke",
@@ -52,7 +82,12 @@ PROFILES = {
         pretrain=TrainConfig(steps=300, batch_size=16, lr=1e-2, warmup_steps=20, eval_every=100, eval_batches=2, workers=2),
         curve_every=5,
         parity_sequences=2,
-        align=ALIGN_PROFILES["smoke"],
-        agent=AGENT_PROFILES["smoke"],
+        align=AlignConfig(
+            sft=SFTConfig(steps=30, batch_rows=8, replay_rows=2, lr=3e-3, warmup_steps=5, workers=1),
+            reward=RewardConfig(steps=20, batch_pairs=16, lr=1e-3, warmup_steps=2),
+            rl=RLConfig(steps=6, prompts=4, samples=4, lr=1e-4),
+            pref_prompts=40, pref_eval_prompts=16, max_new_tokens=24, eval_held_in=24, eval_max=40, workers=1),
+        agent=AgentConfig(steps=40, batch_rows=8, lr=3e-3, warmup_steps=5, bpe_transcripts=300, eval_max=6,
+                          sampled_calls=18, max_turn_tokens=40, workers=1),
     ),
 }

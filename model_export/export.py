@@ -165,7 +165,7 @@ def build_graph(params, config: model.GPTConfig, reward_head: bool = False) -> o
 
 
 def reward_outputs(g: GraphBuilder, params, config: model.GPTConfig, hidden: str, new_len: str) -> onnx.GraphProto:
-    """The reward model's head (align.reward_forward): reward = w . hidden[last]
+    """The reward model's head (reward.reward_forward): reward = w . hidden[last]
     + b + u * confidence, where confidence is the mean log-probability of the
     tokens from answer_start on (each predicted from the position before it)."""
     f32 = lambda a: np.asarray(a, dtype=np.float32)
@@ -195,7 +195,7 @@ def reward_outputs(g: GraphBuilder, params, config: model.GPTConfig, hidden: str
 
 
 def to_onnx(params, config: model.GPTConfig, eot_id: int | None = None) -> onnx.ModelProto:
-    """The language model; or, for params with a reward head (align.reward_init),
+    """The language model; or, for params with a reward head (reward.reward_init),
     the reward model: inputs input_ids [B, T] (whole conversations of equal
     length) and answer_start [B] (the index of each answer's first token),
     outputs reward [B] and confidence [B]."""
@@ -247,14 +247,14 @@ def parity(sess, params, config: model.GPTConfig, sequences, prefill: int | None
     return worst
 
 
-def reward_parity(sess, rm, config: model.GPTConfig, batches) -> float:
-    """Largest |numpy - onnxruntime| over reward and confidence; batches are
-    align.reward_batch outputs whose rows have equal length (no padding)."""
-    from model_export import align
+def reward_parity(sess, reward_fn, batches) -> float:
+    """Largest |numpy - onnxruntime| over reward and confidence. batches are
+    reward.reward_batch outputs whose rows have equal length (no padding);
+    reward_fn(batch) -> (rewards, confidences) is the numpy reward model."""
     worst = 0.0
     for batch in batches:
         x, _, avg, _ = batch
-        r, _, confidence, _ = align.reward_forward(rm, config, batch)
+        r, confidence = reward_fn(batch)
         start = np.argmax(avg > 0, axis=1) + 1
         got = sess.run(["reward", "confidence"], {"input_ids": x, "answer_start": start.astype(np.int64)})
         worst = max(worst, float(np.max(np.abs(got[0] - r))), float(np.max(np.abs(got[1] - confidence))))

@@ -473,22 +473,6 @@ def forward_step(params, config: GPTConfig, idx, past_kv, return_attn=False):
     return (logits, present, np.stack(attns)) if return_attn else (logits, present)
 
 
-def generate_greedy(params, config: GPTConfig, prompt_ids, max_new_tokens, stop_id=None):
-    """Greedy decoding with the KV cache: the reference the run file must match."""
-    ids = list(prompt_ids)
-    logits, kv = forward_step(params, config, np.array([ids], dtype=np.int64), empty_kv(config, 1, params["wte"].dtype))
-    out = []
-    for _ in range(max_new_tokens):
-        next_id = int(np.argmax(logits[0, -1]))
-        if next_id == stop_id:
-            break
-        out.append(next_id)
-        if len(ids) + len(out) >= config.block_size:
-            break
-        logits, kv = forward_step(params, config, np.array([[next_id]], dtype=np.int64), kv)
-    return out
-
-
 def save_params(path, params, config: GPTConfig):
     """One .npz: every parameter by name, plus the config as a JSON string."""
     np.savez(path, config=np.array(json.dumps(config.to_dict())), **params)
@@ -503,3 +487,25 @@ def load_params(path):
     for name, p in params.items():
         p[...] = data[name]
     return params, config
+
+
+# ----------------------------------------------------------------------------
+# Sequences of unequal length in one batch
+
+
+def pad_sequences(seqs: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Rows padded at the end to the longest, and each row's last real position.
+    Causal attention means a real token never sees the padding after it."""
+    T = max(map(len, seqs))
+    x = np.full((len(seqs), T), pad_id, dtype=np.int64)
+    for i, s in enumerate(seqs):
+        x[i, :len(s)] = s
+    return x, np.array([len(s) - 1 for s in seqs])
+
+
+def token_logprobs(params, config: GPTConfig, seqs: list[list[int]], starts: list[int], pad_id: int) -> list[np.ndarray]:
+    """log p of each token of seqs[i][starts[i]:] given what precedes it (one full forward)."""
+    x, _ = pad_sequences([s[:-1] for s in seqs], pad_id)
+    y, _ = pad_sequences([s[1:] for s in seqs], pad_id)
+    nll = forward(params, config, x, y)["nll"]
+    return [-nll[i, starts[i] - 1:len(s) - 1].astype(np.float64) for i, s in enumerate(seqs)]

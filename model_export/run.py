@@ -167,28 +167,43 @@ def forward(model, ids, cache):
 # ---------------------------------------------------------------------------
 # 4. Choosing the next token, and the generation loop
 
+class XorShift:
+    """Random numbers (xorshift64*, as in llama2.c): one seed, one text, here, in the build and on the page."""
+
+    def __init__(self, seed):
+        self.state = seed + 1                                     # never 0: a zero state stays 0 forever
+
+    def random(self):
+        """A float in [0, 1): the top 24 bits of the scrambled state."""
+        s = self.state ^ (self.state >> 12)
+        s ^= (s << 25) & 0xFFFFFFFFFFFFFFFF                       # 64-bit arithmetic: drop what overflows
+        self.state = s = s ^ (s >> 27)
+        return (((s * 0x2545F4914F6CDD1D) & 0xFFFFFFFFFFFFFFFF) >> 40) / 16777216
+
+
 def sample(logits, rng, temperature=0.0, top_k=0, top_p=1.0):
-    """temperature 0 is greedy: the most probable token. Otherwise the logits are
-    divided by the temperature (below 1 sharpens, above 1 flattens), turned into
-    probabilities, cut to the top_k most probable (0 = all) and to the smallest
-    set whose probabilities add up to top_p, and one of those is drawn at random."""
-    if temperature == 0:
+    """temperature 0 is greedy: the most probable token. Otherwise the logits are divided by
+    the temperature (below 1 sharpens, above 1 flattens), turned into probabilities, cut to
+    the top_k most probable (0 = all), then to the shortest run of the most probable whose
+    share reaches top_p; those are laid end to end on [0, 1) and a random number picks one."""
+    if temperature <= 0:
         return int(np.argmax(logits))
-    probs = softmax(logits.astype(np.float64) / temperature)
-    order = np.argsort(-probs, kind="stable")                     # most probable first, ties by lower id
-    if top_k > 0:
-        order = order[:top_k]
+    e = np.exp((logits.astype(np.float64) - logits.max()) / temperature)
+    probs = e / np.cumsum(e)[-1]             # (cumsum: added one by one, in the web page's order, to the last bit)
+    order = np.argsort(-probs, kind="stable")[:top_k or None]    # most probable first, ties by lower id
     kept = probs[order]
-    cumulative = np.cumsum(kept) / kept.sum()
-    kept = kept[:int(np.searchsorted(cumulative, top_p)) + 1]     # up to the first reaching top_p
-    return int(order[rng.choice(len(kept), p=kept / kept.sum())])
+    running = np.cumsum(kept)
+    n = min(int(np.searchsorted(np.cumsum(kept / running[-1]), top_p)) + 1, len(kept))   # first to reach top_p
+    final = kept[:n] / running[n - 1]
+    i = int(np.searchsorted(np.cumsum(final), rng.random(), side="right"))   # the slice the number falls in
+    return int(order[min(i, np.count_nonzero(final) - 1)])        # (past the last edge by rounding: the last one)
 
 
 def generate(model, prompt_ids, max_new_tokens=40, temperature=0.0, top_k=0, top_p=1.0, seed=0):
     """Read the prompt in one pass (prefill), then one token per step, reusing the
     cached keys and values. Stops at end-of-text. When the text outgrows the
     context window, the oldest tokens are dropped and the rest read again."""
-    rng = np.random.default_rng(seed)
+    rng = XorShift(seed)
     context = (list(prompt_ids) or [model.eot_id])[-(model.block_size - 1):]   # empty: a new document
     cache = new_cache(model)
     logits = forward(model, context, cache)
@@ -227,8 +242,10 @@ def main():
     args = ap.parse_args()
     if (args.prompt is None) == (args.chat is None):
         ap.error("give a prompt to continue, or --chat QUESTION (not both)")
-    if args.temperature < 0 or args.top_k < 0 or not 0 < args.top_p <= 1 or args.max_new_tokens < 0:
-        ap.error("need --temperature >= 0, --top-k >= 0, 0 < --top-p <= 1, --max-new-tokens >= 0")
+    if (args.temperature < 0 or args.top_k < 0 or not 0 < args.top_p <= 1 or args.max_new_tokens < 0
+            or not 0 <= args.seed < 2 ** 64 - 1):
+        ap.error("need --temperature >= 0, --top-k >= 0, 0 < --top-p <= 1, --max-new-tokens >= 0, "
+                 "0 <= --seed < 2**64 - 1")
     try:
         model = Model(args.model)
     except (OSError, ValueError, KeyError, TypeError, AssertionError) as exc:

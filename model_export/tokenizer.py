@@ -60,7 +60,11 @@ import json
 import re
 from collections import Counter, defaultdict
 
-SPECIAL_TOKENS = ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|tool|>"]
+# The special tokens, each one id that typed text can never produce: the end of a
+# document, and the chat format's markers (chat.py). Their JavaScript twin is
+# tokenizer.js's SPECIAL_TOKENS; tests/test_shared_definitions.py pins the two.
+EOT, USER, ASSISTANT, TOOL = "<|endoftext|>", "<|user|>", "<|assistant|>", "<|tool|>"
+SPECIAL_TOKENS = [EOT, USER, ASSISTANT, TOOL]
 PATTERN = r"[ ]?[A-Za-z]+|[0-9]|[ ]?[^A-Za-z0-9\t\n\v\f\r ]+|[\t\n\v\f\r ]+"
 CHUNK = re.compile(PATTERN)
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -95,7 +99,7 @@ class Tokenizer:
             self.special_ids[name] = len(self.vocab)
             self.vocab.append(name.encode("utf-8"))
         self.vocab_size = len(self.vocab)
-        self.eot_id = self.special_ids["<|endoftext|>"]
+        self.eot_id = self.special_ids[EOT]
         # Longest first, so that at one position the longest special token wins.
         names = sorted(self.special_ids, key=len, reverse=True)
         self.special_split = re.compile("(" + "|".join(map(re.escape, names)) + ")")
@@ -123,9 +127,6 @@ class Tokenizer:
                 for chunk in CHUNK.findall(part):
                     ids.extend(self.encode_chunk(chunk))
         return ids
-
-    def token_bytes(self, id: int) -> bytes:
-        return self.vocab[id]
 
     def decode(self, ids: list[int]) -> str:
         return b"".join(self.token_bytes(i) for i in ids).decode("utf-8", errors="replace")
@@ -197,7 +198,7 @@ def train_bpe(texts: list[str], vocab_size: int = 512, special_tokens=SPECIAL_TO
 
 
 # ---------------------------------------------------------------------------
-# Test vectors for the JavaScript port: `python -m model_export.tokenizer --write-vectors`
+# Test vectors for the JavaScript port: `python -m model_export.stages.corpus --write-vectors`
 
 VECTOR_TOKENIZER = "tests/data/tokenizer_small.json"
 VECTOR_FILE = "tests/data/tokenizer_vectors.json"
@@ -227,28 +228,11 @@ VECTOR_TEXTS = [
 VECTOR_EXTRA_TEXT = 100 * ["Tōkyō 東京 東京都 café naïve 😀😀 👍🏽 العربية Москва"]
 
 
-def vector_tokenizer() -> Tokenizer:
-    from model_export.world import make_world, pretrain_documents
-    return train_bpe(pretrain_documents(make_world(0), "val")[:300] + VECTOR_EXTRA_TEXT, vocab_size=384)
+def vector_tokenizer(docs: list[str]) -> Tokenizer:
+    """The small tokenizer of the vectors, trained on documents of the world (docs) and VECTOR_EXTRA_TEXT."""
+    return train_bpe(docs[:300] + VECTOR_EXTRA_TEXT, vocab_size=384)
 
 
 def make_vectors(tok: Tokenizer) -> list[dict]:
     return [{"text": text, "allow_special": allow, "ids": tok.encode(text, allow_special=allow)}
             for text in VECTOR_TEXTS for allow in (False, True)]
-
-
-def main() -> None:
-    import argparse
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--write-vectors", action="store_true",
-                        help=f"retrain {VECTOR_TOKENIZER} and rewrite {VECTOR_FILE}")
-    if parser.parse_args().write_vectors:
-        tok = vector_tokenizer()
-        tok.save(VECTOR_TOKENIZER)
-        with open(VECTOR_FILE, "w", encoding="utf-8") as f:
-            json.dump(make_vectors(tok), f, indent=1)
-        print(f"wrote {VECTOR_TOKENIZER} ({tok.vocab_size} tokens) and {VECTOR_FILE}")
-
-
-if __name__ == "__main__":
-    main()

@@ -108,7 +108,8 @@ class AdamW:
 
 def speed_up_malloc() -> bool:
     """Keep glibc from returning every large temporary to the OS with munmap
-    and faulting it back in on the next step (~25% of step time measured):
+    and faulting it back in on the next step (a large share of a small model's
+    step time):
     raise the mmap threshold to its maximum and the trim threshold far above
     the working set. A no-op off glibc."""
     try:
@@ -229,21 +230,29 @@ class History:
     probe_seconds: float = 0.0  # of which the probe's calls
 
 
+def time_left(seconds: float) -> str:
+    """ ~ 3 min 20 s left: the time the rest of a loop should take at its pace so far."""
+    m, sec = divmod(int(round(seconds)), 60)
+    return f" ~{m} min {sec:02d} s left" if m else f" ~{sec} s left"
+
+
 def train(params, config: model.GPTConfig, tc: TrainConfig, next_batch: Callable, loss_and_grads=lm_loss_and_grads,
           evaluate: Callable | None = None, log=sys.stderr, label="train",
-          probe: Callable | None = None, probe_every: int = 0) -> History:
+          probe: Callable | None = None, probe_every: int = 0, decay_mask: np.ndarray | None = None) -> History:
     """Run tc.steps optimizer steps on params (updated in place).
 
     next_batch(step, rng) -> batch; loss_and_grads(params, config, grads, batch)
     -> loss fills `grads`; evaluate(step) -> dict, called every tc.eval_every
     steps and after the last one; probe(step) -> dict likewise every probe_every
-    steps (a second, denser schedule; it must only read params)."""
+    steps (a second, denser schedule; it must only read params). decay_mask:
+    where weight decay applies, over the whole flat buffer (default
+    model.decay_mask; the reward model's buffer also holds its head)."""
     speed_up_malloc()
     flat = model.flat_of(params)
     grad_flat = np.zeros_like(flat)
     grads = model.views(grad_flat, config)
     parallel = DataParallel(tc.workers, grad_flat, config) if tc.workers > 1 else None  # see DataParallel
-    opt = AdamW(flat, model.decay_mask(config, flat.dtype), tc)
+    opt = AdamW(flat, model.decay_mask(config, flat.dtype) if decay_mask is None else decay_mask, tc)
     rng = np.random.default_rng(tc.seed)
     hist = History()
     t_start = time.perf_counter()
@@ -278,8 +287,9 @@ def train(params, config: model.GPTConfig, tc: TrainConfig, next_batch: Callable
             live = getattr(log, "isatty", lambda: False)()
             if last or (live and step % 10 == 0) or step % tc.eval_every == 0:
                 ev = " ".join(f"{k} {v:.4f}" for k, v in hist.eval[-1].items()) if hist.eval else ""
+                left = "" if last else time_left((time.perf_counter() - t_start) / (step + 1) * (tc.steps - step - 1))
                 print(f"{label} step {step + 1}/{tc.steps} loss {smooth:.4f} lr {lr:.2e} |g| {norm:.2f} "
-                      f"{dt * 1000:.0f} ms/step {ev}", end="\r" if live and not last else "\n", file=log, flush=True)
+                      f"{dt * 1000:.0f} ms/step {ev}{left}", end="\r" if live and not last else "\n", file=log, flush=True)
     if parallel:
         parallel.close()
     hist.seconds = time.perf_counter() - t_start

@@ -285,6 +285,67 @@ def halfway_words(halfways):
     return " ".join(parts)
 
 
+# --- the RLHF page (docs/training/rlhf.md): words for what RL changed ---
+
+
+def invention_verdict(sft_idk, rlhf_idk, questions):
+    """Words for the inventions left after RL, given each model's count of "I don't know" replies."""
+    before, after = questions - sft_idk, questions - rlhf_idk
+    if after == 0:
+        return "RLHF removed every invention here" if before else "neither model invented anything here"
+    if after < before:
+        return "fewer inventions, but far from none" if after > questions / 4 else "fewer inventions, but not none"
+    return "no fewer than before" if after == before else "more than before"
+
+
+def real_change_words(changed, sft_idk, rlhf_idk, sft_right, rlhf_right, questions):
+    """Words for what RL did to answers about real things: counts of changed, "I don't know" and right replies."""
+    if changed == 0:
+        return f"the two models gave the same answer to all {questions} questions"
+    right = (f"right answers went from {sft_right} to {rlhf_right}" if rlhf_right != sft_right
+             else f"right answers stayed at {sft_right}")
+    added = rlhf_idk - sft_idk
+    idk = (f", and \"I don't know\" went from {sft_idk} to {rlhf_idk}" if added else "")
+    return f"RLHF changed {changed} of the {questions} answers: {right}{idk}"
+
+
+def placement_words(ranked):
+    """Where a ranking sorted by reward puts the answer the rubric liked best: "first", or "third, behind ..."."""
+    best = max(ranked, key=lambda a: a["rubric"])
+    place = 1 + ranked.index(best)
+    behind_idk = any(a["answer"].startswith("I don't know") for a in ranked[:place - 1])
+    return ordinal(place) + (", behind an \"I don't know\"" if behind_idk else "")
+
+
+def separation_words(auc):
+    """How well a signal tells real things from invented ones, in words, from its AUC (None: not measured)."""
+    if auc is None:
+        return "only partly, as far as could be measured"
+    if auc >= 0.95:
+        return "almost perfectly, yet not quite"
+    return "well, but far from perfectly" if auc >= 0.85 else "only partly"
+
+
+def trade_words(invented_before, invented_after, idk_before, idk_after, tolerance=0.005):
+    """One sentence on what RL traded: inventions about invented things against "I don't know" about real ones."""
+    if invented_after <= tolerance:
+        honesty = "RLHF removed the inventions about things that do not exist"
+    elif invented_after < invented_before - tolerance:
+        honesty = "RLHF moved the model towards honesty about things that do not exist, part of the way"
+    else:
+        honesty = "RLHF did not make the model more honest about things that do not exist"
+    if idk_after > idk_before + tolerance:
+        return honesty + ", and it now says \"I don't know\" more often about real things it could have answered."
+    return honesty + ", without saying \"I don't know\" more often about real things."
+
+
+def held_out_words(name, held_out):
+    """Whether a country was held out of every demonstration and ranking, as a sentence."""
+    if name in held_out:
+        return f"{name} is one of the countries held out of every demonstration and ranking."
+    return f"{name} appears in the demonstrations and rankings."
+
+
 # Cells write `from guide import artifact, LineChart`: a module made here so it
 # exists both in the build's CPython and in Pyodide without another file to ship.
 guide = types.ModuleType("guide", "Helpers for the guide's cells.")
@@ -295,6 +356,9 @@ guide.share, guide.change, guide.text_table, guide.ChartRow = share, change, tex
 guide.share_strict, guide.valid_calls_words, guide.ordinal = share_strict, valid_calls_words, ordinal  # proseB
 guide.lens_verdict = lens_verdict  # the logit lens (docs/inference/generation.md)
 guide.jump_verdict, guide.halfway_words = jump_verdict, halfway_words  # abilities (docs/training/pretraining.md)
+guide.invention_verdict, guide.real_change_words = invention_verdict, real_change_words  # RLHF page
+guide.placement_words, guide.held_out_words = placement_words, held_out_words  # RLHF page
+guide.separation_words, guide.trade_words = separation_words, trade_words  # RLHF page
 sys.modules["guide"] = guide
 
 

@@ -100,7 +100,7 @@ def corpus_counts(tok: Tokenizer, docs: list[str]) -> tuple[np.ndarray, set[int]
         np.add.at(counts, ids, n)
         if len(ids) == 1:
             whole.add(ids[0])
-    counts[tok.eot_id] += len(docs)  # build.token_stream ends every document with it
+    counts[tok.eot_id] += len(docs)  # stages/corpus.token_stream ends every document with it
     return counts, whole
 
 

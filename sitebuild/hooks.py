@@ -27,14 +27,14 @@ if str(ROOT) not in sys.path:  # hooks are loaded by path; make the package impo
     sys.path.insert(0, str(ROOT))
 
 from model_export import build as model_build  # noqa: E402
+from model_export.checkpoints import SHIPPED_FILES  # noqa: E402
 from sitebuild import cells, embedding_map, mathrender, notebook_css, reading, vendor  # noqa: E402
 
 settings = {}
-# What the site ships from the model build, under site/assets/model/.
-MODEL_FILES = ["model.onnx", "model_sft.onnx", "model_rlhf.onnx", "model_agent.onnx", "model_reward.onnx",
-               "tokenizer.json", "knowledge.json", "report.json", "run.py",
-               # the parameter files run.py reads (downloads for the reader; no page loads them)
-               "model.safetensors", "model_sft.safetensors", "model_rlhf.safetensors", "model_agent.safetensors"]
+# What the site ships from the model build, under site/assets/model/ (the
+# checkpoints, the reward model, the tokenizer, the report, run.py and its
+# parameter files: model_export/checkpoints.py lists them).
+MODEL_FILES = list(SHIPPED_FILES)
 MODEL_FILES += embedding_map.FILES  # derived from the model by sitebuild/embedding_map.py (see model_path)
 artifacts = {"dir": None}
 

@@ -1,12 +1,14 @@
-"""The JavaScript constrained decoder (docs/javascripts/constrain.js) agrees with the Python one.
+"""The JavaScript constrained decoder (docs/javascripts/{schema,grammar,constrain}.js) agrees with the Python one.
 
 Random schemas and random walks of allowed tokens are made in Python; one Node
 process (tests/js/constrain_bridge.mjs) per batch computes the JavaScript masks
 at every step, which must equal Python's.
 """
 
+import ast
 import json
 import random
+import re
 import shutil
 import subprocess
 import sys
@@ -20,7 +22,11 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from model_export.constrain import ConstrainedDecoder, SchemaError, compile_schema  # noqa: E402
+from model_export import grammar as py_grammar  # noqa: E402
+from model_export import schema as py_schema  # noqa: E402
+from model_export.constrain import ConstrainedDecoder  # noqa: E402
+from model_export.grammar import compile_schema  # noqa: E402
+from model_export.schema import SchemaError  # noqa: E402
 from model_export.tokenizer import Tokenizer, train_bpe  # noqa: E402
 
 BRIDGE = ROOT / "tests/js/constrain_bridge.mjs"
@@ -187,13 +193,40 @@ def test_js_masks_equal_python_masks(tokenizers, name):
     assert steps > 200
 
 
+def js_int_constants(path: Path) -> dict:
+    """NAME -> value for each integer constant a module declares: 12, 0x80, 1 << 30 or code("x")."""
+    value = r"0x[0-9a-f]+|\d+ << \d+|\d+|code\((?:'[^']+'|\"[^\"]+\")\)"
+    consts = {}
+    for name, text in re.findall(rf"\b([A-Z][A-Z0-9_]*) = ({value})[,;]", path.read_text()):
+        if text.startswith("code("):
+            consts[name] = ord(ast.literal_eval(text[5:-1]))
+        elif "<<" in text:
+            a, b = text.split("<<")
+            consts[name] = int(a) << int(b)
+        else:
+            consts[name] = int(text, 0)
+    return consts
+
+
+@pytest.mark.parametrize("module", [py_schema, py_grammar], ids=["schema", "grammar"])
+def test_js_names_the_same_constants(module):
+    """Every integer constant (limits, bytes, node kinds, frames, phases, string
+    sub-states) has the same name and value in the Python module and its twin."""
+    own = {k: v for k, v in vars(module).items()
+           if k.isupper() and type(v) is int and (module is py_schema or k not in vars(py_schema))}
+    js = js_int_constants(ROOT / f"docs/javascripts/{module.__name__.rsplit('.', 1)[1]}.js")
+    assert len(own) > 5 and js == own
+
+
 def test_js_validates_and_generates_like_python(tmp_path):
     """validate(), shorthand and sampling in JS, on the tool-call schema."""
     script = tmp_path / "gen.mjs"
-    module = (ROOT / "docs/javascripts/constrain.js").as_uri()
+    module = {name: (ROOT / f"docs/javascripts/{name}.js").as_uri() for name in ("schema", "grammar", "constrain")}
     script.write_text(f"""
 import {{ readFileSync }} from "node:fs";
-import {{ compileSchema, ConstrainedDecoder, loadTokenizer, validate, generate, normalizeSchema }} from "{module}";
+import {{ ConstrainedDecoder, loadTokenizer, generate }} from "{module['constrain']}";
+import {{ compileSchema }} from "{module['grammar']}";
+import {{ normalizeSchema, validate }} from "{module['schema']}";
 const tok = loadTokenizer(readFileSync({json.dumps(str(SMALL_PATH))}, "utf-8"));
 const schema = {json.dumps(TOOL_SCHEMA)};
 const decoder = new ConstrainedDecoder(compileSchema(schema), tok);
@@ -222,7 +255,7 @@ console.log(JSON.stringify({{bad: out.bad, n: out.n, tools: [...out.tools].sort(
 
 def test_mask_speed(tokenizers, capsys):
     """ms per mask (uncached) in JS and Python along a tool call; printed for the record."""
-    payload_bench, report = [], []
+    report = []
     for name in ("small", "bpe1024"):
         path, tok = tokenizers[name]
         seq = tok.encode(TOOL_CALL)

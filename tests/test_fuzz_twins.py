@@ -2,8 +2,8 @@
 
 Four pairs must behave identically on anything at all: the tokenizer
 (tokenizer.py / tokenizer.js), the calculator and the tool-call parse of the
-agent (agent.py / agent-tools.js), and constrained decoding (constrain.py /
-constrain.js). Hypothesis makes batches of inputs; each batch goes to one node
+agent (agent.py / agent-tools.js), and constrained decoding (schema, grammar
+and constrain, .py / .js). Hypothesis makes batches of inputs; each batch goes to one node
 process through the bridges in tests/js/ (starting node costs about 50 ms, far
 more than the work). Derandomized, so every run tries the same inputs; no
 shrinking, which would start node hundreds of times (the assertion messages
@@ -34,8 +34,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from model_export import agent  # noqa: E402
-from model_export.constrain import (MAX_READINGS, MAX_SCHEMA_DEPTH, TYPE_NAMES, ConstrainedDecoder,  # noqa: E402
-                                    SchemaError, compile_schema, validate)
+from model_export.constrain import ConstrainedDecoder  # noqa: E402
+from model_export.grammar import compile_schema  # noqa: E402
+from model_export.schema import MAX_READINGS, MAX_SCHEMA_DEPTH, TYPE_NAMES, SchemaError, validate  # noqa: E402
 from model_export.tokenizer import SPECIAL_TOKENS, Tokenizer  # noqa: E402
 from test_constrain_js import python_masks  # noqa: E402  (the masks Python gives along a sequence)
 

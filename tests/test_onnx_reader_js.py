@@ -1,4 +1,4 @@
-"""The page's .onnx reader (readOnnx in docs/javascripts/model-runtime.js) on bad bytes.
+"""The page's .onnx reader (readOnnx in docs/javascripts/onnx-reader.js) on bad bytes.
 
 A download that was cut short or damaged, or a file that is not ONNX at all,
 must end in a LoadError naming the file within milliseconds: never an endless

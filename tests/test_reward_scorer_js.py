@@ -1,7 +1,7 @@
-"""The reward scorer's inputs (docs/javascripts/reward-scorer.js) are align.reward_batch's.
+"""The reward scorer's inputs (docs/javascripts/reward-scorer.js) are reward.reward_batch's.
 
 The widget builds each conversation in JavaScript (conversation(), after
-pyStrip() of question and answer); Python's reference is align.reward_batch on
+pyStrip() of question and answer); Python's reference is reward.reward_batch on
 the stripped strings: the same token ids, and the same answer_start as
 export.reward_parity derives from the batch (the first position whose weight is
 non-zero, plus one). One node process checks the whole batch
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from model_export import align  # noqa: E402
+from model_export import reward  # noqa: E402
 from model_export.tokenizer import Tokenizer  # noqa: E402
 
 NODE = shutil.which("node")
@@ -62,7 +62,7 @@ def test_inputs_match_reward_batch():
     js = run_js(CASES, STRIPS)
     cuts = []
     for (q, a), got in zip(CASES, js["cases"]):
-        x, _, avg, last = align.reward_batch(tok, config, [q.strip()], [a.strip()])
+        x, _, avg, last = reward.reward_batch(tok, config, [q.strip()], [a.strip()])
         start = int(np.argmax(avg[0] > 0)) + 1  # as export.reward_parity feeds answer_start
         assert got["ids"] == x[0].tolist(), (q, a)
         assert got["answerStart"] == start, (q, a)

@@ -5,7 +5,7 @@
 * the page's tiny calculator gives the real calculator's results on the
   expressions both understand, and its search finds the real search's fact;
 * the page's character-level mask for {"name": "string", "age": "integer"} allows
-  exactly the characters constrain.py's grammar allows (outside the escapes the toy
+  exactly the characters model_export/grammar.py allows (outside the escapes the toy
   leaves out), at every prefix of the guide's example.
 """
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from model_export import agent, constrain
+from model_export import agent
+from model_export.grammar import compile_schema
 from model_export.world import make_world
 from sitebuild import cellrun
 
@@ -74,7 +75,7 @@ def test_page_tools_agree_with_the_real_tools(agents_page):
 
 def test_character_mask_matches_the_real_grammar(mask_page):
     can_complete, is_complete = mask_page["can_complete"], mask_page["is_complete"]
-    grammar = constrain.compile_schema({"name": "string", "age": "integer"})
+    grammar = compile_schema({"name": "string", "age": "integer"})
     doc = '{"name": "John Doe", "age": 34}'
     prefixes = [doc[:i] for i in range(len(doc) + 1)] + ['{"name": "John Doe", "age": -', '{"name": "", "age": 0']
     for prefix in prefixes:

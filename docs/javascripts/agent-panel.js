@@ -34,9 +34,15 @@
 // stop reason (run_question's "stopped"), .agent-tokens "N of block_size tokens";
 // the buttons are named Step, Run and Reset.
 
-import { ASSISTANT, ContextFull, EOT, firstLine, makeTools, parseCall, runQuestion, TOOL, TOOL_SCHEMA, USER } from "./agent-tools.js";
-import { compileSchema, ConstrainedDecoder } from "./constrain.js";
-import { el, formatBytes, loadModel, loadReport, LoadError, modelFile, offerRetry, showToken, yieldToBrowser } from "./model-runtime.js";
+import { ContextFull, firstLine, makeTools, parseCall, runQuestion, TOOL_SCHEMA } from "./agent-tools.js";
+import { formatBytes, LoadError, modelFile } from "./assets.js";
+import { chatPrompt } from "./chat.js";
+import { ConstrainedDecoder } from "./constrain.js";
+import { el, offerRetry, showToken, yieldToBrowser } from "./dom.js";
+import { compileSchema } from "./grammar.js";
+import { loadModel, loadReport } from "./model-runtime.js";
+import { SPECIAL_TOKENS } from "./tokenizer.js";
+import { Widget } from "./widget.js";
 
 export const EXAMPLES = [
   "How many goals did Lionel Messi score in 2023, and what is its square root?",
@@ -44,8 +50,9 @@ export const EXAMPLES = [
   "What is 12 times 7?",
   "Hello!",
 ];
-const SPECIALS = [USER, ASSISTANT, TOOL, EOT];
 const KNOWLEDGE = "knowledge.json";
+// Splits a transcript around its special tokens (kept, as the split's capture group).
+const SPECIAL_SPLIT = new RegExp(`(${SPECIAL_TOKENS.map((s) => s.replace(/[|]/g, "\\|")).join("|")})`);
 
 let uid = 0;
 
@@ -121,14 +128,15 @@ function argmax(logits, mask) {
 // ---------------------------------------------------------------------------
 // The panel
 
-class Panel {
+class Panel extends Widget {
   constructor(root) {
-    this.root = root;
+    super(root, "Press Step for one turn of the model, or Run for the whole loop. The first press downloads the agent model, "
+      + "ONNX Runtime (the engine that runs it) and the search tool's index.", { statusClass: "agent-status" });
     this.agent = null; // {model, tok, tools, decoder, maxTurnTokens, maxSteps, special} once loaded
     this.session = null;
     this.ticket = 0; // bumped by every reset: a start whose loading outlived a reset gives up
     this.build();
-    this.setState("idle");
+    this.controls = [this.stepBtn, this.runBtn];
   }
 
   build() {
@@ -165,9 +173,6 @@ class Panel {
     this.runBtn = el("button", { type: "button", class: "lab-button lab-primary agent-run", onclick: () => this.run() }, "Run");
     this.resetBtn = el("button", { type: "button", class: "lab-button agent-reset", onclick: () => this.reset() }, "Reset");
 
-    this.status = el("p", { class: "lab-status agent-status", role: "status", "aria-live": "polite" },
-      "Press Step for one turn of the model, or Run for the whole loop. The first press downloads the agent model, "
-      + "ONNX Runtime (the engine that runs it) and the search tool's index.");
     this.meter = el("meter", { id: meterId, class: "agent-meter", min: 0, max: 1, value: 0 });
     this.tokens = el("span", { class: "agent-tokens" }, "not loaded yet");
     this.steps = el("ol", { class: "agent-steps", "aria-label": "The agent's turns, tool calls and observations" });
@@ -193,16 +198,8 @@ class Panel {
   }
 
   setState(state) {
-    this.root.dataset.state = state;
-    const busy = state === "loading" || state === "running";
-    this.stepBtn.disabled = busy;
-    this.runBtn.disabled = busy;
-    this.root.classList.toggle("lab-running", busy);
-  }
-
-  say(text, error = false) {
-    this.status.textContent = text;
-    this.status.classList.toggle("lab-error", error);
+    super.setState(state);
+    this.setBusy(state === "loading" || state === "running");
   }
 
   // Forget the current run (abandoning it if it is waiting or mid-turn) and clear the output.
@@ -317,9 +314,9 @@ class Panel {
   // The transcript with its special tokens set apart (they are single tokens, not text).
   showTranscript(text) {
     this.transcript.textContent = "";
-    for (const part of text.split(/(<\|user\|>|<\|assistant\|>|<\|tool\|>|<\|endoftext\|>)/)) {
+    for (const part of text.split(SPECIAL_SPLIT)) {
       if (!part) continue;
-      this.transcript.append(SPECIALS.includes(part) ? el("span", { class: "agent-special" }, part) : part);
+      this.transcript.append(SPECIAL_TOKENS.includes(part) ? el("span", { class: "agent-special" }, part) : part);
     }
     this.root.dataset.transcript = text;
   }
@@ -378,7 +375,7 @@ class Session {
   async go() {
     const { panel, agent } = this;
     panel.setState("running");
-    this.text = USER + this.question + ASSISTANT;
+    this.text = chatPrompt(this.question);
     panel.showTranscript(this.text);
     panel.showTokens(agent.tok.encode(this.text, { allowSpecial: true }).length);
     let result;

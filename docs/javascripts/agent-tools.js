@@ -11,10 +11,11 @@
 //   await runQuestion(generate, question, tools, options) // runAgent, plus the stop when
 //                                                         // the transcript outgrows the context
 //
-// An ES module whose only import is constrain.js's validate(); it runs in the
-// browser and in Node.
+// An ES module whose imports are the chat format and schema.js's validate(); it
+// runs in the browser and in Node.
 
-import { validate } from "./constrain.js";
+import { ASSISTANT, chatPrompt, EOT, TOOL, USER } from "./chat.js";
+import { validate } from "./schema.js";
 
 // ---------------------------------------------------------------------------
 // Calculator
@@ -256,7 +257,6 @@ export const TOOL_SCHEMA = { anyOf: [
     required: ["tool", "expression"] },
 ] };
 export const TOOL_ARGUMENT = { search: "query", calculator: "expression" };
-export const USER = "<|user|>", ASSISTANT = "<|assistant|>", TOOL = "<|tool|>", EOT = "<|endoftext|>";
 const STOP_STRINGS = ["\n", EOT, USER, ASSISTANT, TOOL];
 
 // The canonical text of a call, as Python's json.dumps writes it.
@@ -322,7 +322,7 @@ export function parseCall(text) {
 // The agent loop, as run_agent in agent.py: generate(text) and jsonFn(text) may
 // return strings or promises. Returns {transcript, steps, answer, stopped}.
 export async function runAgent(generate, question, tools, { maxSteps = 4, jsonFn = null, maxLines = 4, onStep = null } = {}) {
-  let text = USER + question + ASSISTANT;
+  let text = chatPrompt(question);
   const steps = [];
   let calls = 0, lines = 0;
   const push = (step) => {

@@ -17,7 +17,9 @@
 // Test hooks: each token chip carries data-index and, while a token is
 // selected, data-weight (the exact probability); the root carries data-state.
 
-import { attentionWeight, el, loadModelWithStatus, showFailure, showToken } from "./model-runtime.js";
+import { el, loadModelWithStatus, showToken } from "./dom.js";
+import { attentionWeight } from "./model-runtime.js";
+import { Widget } from "./widget.js";
 
 export const PRONOUN_SENTENCE = "The animal didn't cross the road because it was too wide";
 const AVERAGE = -1;
@@ -33,9 +35,9 @@ function shade(w) {
   return `rgb(${mix(255)}, ${mix(112)}, ${mix(67)})`;
 }
 
-class AttentionView {
+class AttentionView extends Widget {
   constructor(root) {
-    this.root = root;
+    super(root, "Press Show attention to run the model over this text (it loads on the first click).");
     this.model = null;
     this.att = null;
     this.ids = [];
@@ -43,7 +45,7 @@ class AttentionView {
     this.layer = 0;
     this.head = AVERAGE;
     this.build();
-    root.dataset.state = "idle";
+    this.controls = [this.showBtn, this.pronounBtn];
   }
 
   build() {
@@ -71,8 +73,6 @@ class AttentionView {
     this.headSel = el("select", { id: headId, class: "att-head", disabled: true });
     this.layerSel.addEventListener("change", () => { this.layer = Number(this.layerSel.value); this.draw(); });
     this.headSel.addEventListener("change", () => { this.head = Number(this.headSel.value); this.draw(); });
-    this.status = el("p", { class: "lab-status", role: "status", "aria-live": "polite" },
-      "Press Show attention to run the model over this text (it loads on the first click).");
     this.notice = el("p", { class: "lab-notice", hidden: true });
     this.tokens = el("div", { class: "att-tokens", role: "group", "aria-label": "Tokens: hover, tap or focus one to see what it attends to" });
     this.summary = el("p", { class: "att-summary", "aria-live": "polite" });
@@ -92,63 +92,55 @@ class AttentionView {
   }
 
   // selectAt: a character offset in the text whose token to select (default: the last token).
-  async show(selectAt) {
-    this.root.dataset.state = "loading";
-    this.showBtn.disabled = true;
-    this.pronounBtn.disabled = true;
-    try {
-      if (!this.model) {
-        ({ model: this.model } = await loadModelWithStatus("model", this.status));
-        const m = this.model;
-        this.layerSel.replaceChildren(...Array.from({ length: m.nLayer }, (_, l) => el("option", { value: l }, `layer ${l + 1} of ${m.nLayer}`)));
-        this.headSel.replaceChildren(el("option", { value: AVERAGE }, "average over heads"),
-          ...Array.from({ length: m.nHead }, (_, h) => el("option", { value: h }, `head ${h + 1}`)));
-        this.layerSel.disabled = false;
-        this.headSel.disabled = false;
-      }
+  show(selectAt) {
+    return this.perform(() => this.showNow(selectAt));
+  }
+
+  async showNow(selectAt) {
+    if (!this.model) {
+      ({ model: this.model } = await loadModelWithStatus("model", this.status));
       const m = this.model;
-      const tok = m.tokenizer;
-      let ids = tok.encode(this.input.value);
-      let pieces = tok.pieces(this.input.value);
-      this.notice.hidden = true;
-      if (ids.length === 0) {
-        this.ids = [];
-        this.att = null;
-        this.tokens.textContent = "";
-        this.heat.textContent = "";
-        this.summary.textContent = "";
-        this.status.textContent = "Type some text first: with no tokens there is nothing to attend to.";
-        this.root.dataset.state = "done";
-        return;
-      }
-      if (ids.length > m.blockSize) {
-        const cut = ids.length - m.blockSize;
-        ids = ids.slice(cut);
-        pieces = pieces.slice(cut);
-        this.notice.textContent = `The text is ${cut + m.blockSize} tokens, longer than the model's window of ${m.blockSize}: `
-          + `only its last ${m.blockSize} tokens are shown (the first ${cut} were dropped).`;
-        this.notice.hidden = false;
-      }
-      const r = await m.run(ids, m.emptyPast(), true);
-      this.ids = ids;
-      this.pieces = pieces;
-      this.att = r.attentions;
-      this.layer = Math.min(this.layer, m.nLayer - 1);
-      this.status.textContent = `${ids.length} tokens. Hover, tap or focus a token (arrow keys move) to see how much it attends to each earlier token.`;
-      this.renderTokens();
-      let q = ids.length - 1;
-      if (Number.isInteger(selectAt) && selectAt >= 0) {
-        const at = pieces.findIndex((p) => p.end > selectAt);
-        if (at >= 0) q = at;
-      }
-      this.select(q);
-      this.root.dataset.state = "done";
-    } catch (err) {
-      showFailure(this.root, this.status, err);
-    } finally {
-      this.showBtn.disabled = false;
-      this.pronounBtn.disabled = false;
+      this.layerSel.replaceChildren(...Array.from({ length: m.nLayer }, (_, l) => el("option", { value: l }, `layer ${l + 1} of ${m.nLayer}`)));
+      this.headSel.replaceChildren(el("option", { value: AVERAGE }, "average over heads"),
+        ...Array.from({ length: m.nHead }, (_, h) => el("option", { value: h }, `head ${h + 1}`)));
+      this.layerSel.disabled = false;
+      this.headSel.disabled = false;
     }
+    const m = this.model;
+    const tok = m.tokenizer;
+    let ids = tok.encode(this.input.value);
+    let pieces = tok.pieces(this.input.value);
+    this.notice.hidden = true;
+    if (ids.length === 0) {
+      this.ids = [];
+      this.att = null;
+      this.tokens.textContent = "";
+      this.heat.textContent = "";
+      this.summary.textContent = "";
+      this.say("Type some text first: with no tokens there is nothing to attend to.");
+      return;
+    }
+    if (ids.length > m.blockSize) {
+      const cut = ids.length - m.blockSize;
+      ids = ids.slice(cut);
+      pieces = pieces.slice(cut);
+      this.notice.textContent = `The text is ${cut + m.blockSize} tokens, longer than the model's window of ${m.blockSize}: `
+        + `only its last ${m.blockSize} tokens are shown (the first ${cut} were dropped).`;
+      this.notice.hidden = false;
+    }
+    const r = await m.run(ids, m.emptyPast(), true);
+    this.ids = ids;
+    this.pieces = pieces;
+    this.att = r.attentions;
+    this.layer = Math.min(this.layer, m.nLayer - 1);
+    this.say(`${ids.length} tokens. Hover, tap or focus a token (arrow keys move) to see how much it attends to each earlier token.`);
+    this.renderTokens();
+    let q = ids.length - 1;
+    if (Number.isInteger(selectAt) && selectAt >= 0) {
+      const at = pieces.findIndex((p) => p.end > selectAt);
+      if (at >= 0) q = at;
+    }
+    this.select(q);
   }
 
   weight(q, k) {
@@ -240,8 +232,4 @@ export function mountAttentionView(node) {
   if (node.dataset.mounted !== undefined) return null;
   node.dataset.mounted = "";
   return new AttentionView(node);
-}
-
-export function mountAll(root = document) {
-  return Array.from(root.querySelectorAll(".attention-view"), mountAttentionView).filter(Boolean);
 }

@@ -23,7 +23,8 @@
 // ready, error), data-selected (the picked point's id) and, on the name map,
 // data-layer (the depth shown).
 
-import { el, LoadError, loadWithStatus, modelJSON, showToken } from "./model-runtime.js";
+import { LoadError, modelJSON } from "./assets.js";
+import { el, loadWithStatus, showToken } from "./dom.js";
 
 export const MAP_FILE = "embedding_map.json";
 const SVG_NS = "http://www.w3.org/2000/svg";

@@ -1,16 +1,16 @@
 // Nearest neighbours in the tiny model's embedding table, by cosine similarity.
 //
-// Markup (in a page):
+// Markup (in a page; widgets.js mounts it):
 //
 //   <div class="lab embedding-neighbours" data-word=" France"></div>
-//   <script type="module" src="../../javascripts/embedding-neighbours.js"></script>
 //
 // The table (vocab_size rows of n_embd numbers) is read from model.onnx's
-// initializer "wte" by model-runtime.js, so no extra file is needed; the model
+// initializer "wte" (onnx-reader.js), so no extra file is needed; the model
 // loads on the first click. A text that is several tokens offers each of them.
 // Clicking a neighbour explores it in turn.
 
-import { el, loadModelWithStatus, showFailure, showToken } from "./model-runtime.js";
+import { el, loadModelWithStatus, showToken } from "./dom.js";
+import { Widget } from "./widget.js";
 
 const SHOW = 10;
 let uid = 0;
@@ -35,9 +35,10 @@ export function cosineAll(table, V, C, id) {
   return out;
 }
 
-class Neighbours {
+class Neighbours extends Widget {
   constructor(root) {
-    this.root = root;
+    super(root, "Type a word (with its leading space, as it appears inside a sentence) and press Find neighbours; "
+      + "the model loads on the first click.");
     this.model = null;
     const inputId = `emb-word-${++uid}`;
     this.input = el("input", { id: inputId, type: "text", class: "emb-input", value: root.dataset.word ?? " France", spellcheck: false });
@@ -48,44 +49,36 @@ class Neighbours {
       }
     });
     this.findBtn = el("button", { type: "button", class: "lab-button lab-primary emb-find", onclick: () => this.find() }, "Find neighbours");
-    this.status = el("p", { class: "lab-status", role: "status", "aria-live": "polite" },
-      "Type a word (with its leading space, as it appears inside a sentence) and press Find neighbours; the model loads on the first click.");
     this.choices = el("div", { class: "emb-choices" });
     this.result = el("div", { class: "emb-result" });
     root.textContent = "";
     root.append(el("label", { for: inputId, class: "lab-label" }, "Word or text"), el("div", { class: "att-inputrow" }, this.input),
       el("div", { class: "lab-buttons" }, this.findBtn), this.status, this.choices, this.result);
-    root.dataset.state = "idle";
+    this.controls = [this.findBtn];
   }
 
-  async find() {
-    this.root.dataset.state = "loading";
-    this.findBtn.disabled = true;
-    try {
-      if (!this.model) ({ model: this.model } = await loadModelWithStatus("model", this.status));
-      const m = this.model;
-      if (!m.wte) throw new Error("this model file has no embedding table named wte");
-      const tok = m.tokenizer;
-      const ids = tok.encode(this.input.value);
-      this.choices.textContent = "";
-      if (ids.length === 0) {
-        this.result.textContent = "";
-        this.status.textContent = "Type a word first.";
-        this.root.dataset.state = "done";
-        return;
-      }
-      if (ids.length > 1) {
-        this.choices.append(`“${this.input.value}” is ${ids.length} tokens; pick one: `,
-          ...ids.slice(0, 40).map((id) => el("button", { type: "button", class: "lab-button emb-choice", onclick: () => this.showFor(id) },
-            showToken(tok.tokenText(id)))));
-      }
-      this.showFor(ids[0]);
-      this.root.dataset.state = "done";
-    } catch (err) {
-      showFailure(this.root, this.status, err);
-    } finally {
-      this.findBtn.disabled = false;
+  find() {
+    return this.perform(() => this.findNow());
+  }
+
+  async findNow() {
+    if (!this.model) ({ model: this.model } = await loadModelWithStatus("model", this.status));
+    const m = this.model;
+    if (!m.wte) throw new Error("this model file has no embedding table named wte");
+    const tok = m.tokenizer;
+    const ids = tok.encode(this.input.value);
+    this.choices.textContent = "";
+    if (ids.length === 0) {
+      this.result.textContent = "";
+      this.say("Type a word first.");
+      return;
     }
+    if (ids.length > 1) {
+      this.choices.append(`“${this.input.value}” is ${ids.length} tokens; pick one: `,
+        ...ids.slice(0, 40).map((id) => el("button", { type: "button", class: "lab-button emb-choice", onclick: () => this.showFor(id) },
+          showToken(tok.tokenText(id)))));
+    }
+    this.showFor(ids[0]);
   }
 
   showFor(id) {
@@ -95,9 +88,8 @@ class Neighbours {
     const order = Array.from({ length: m.vocabSize }, (_, i) => i).filter((i) => i !== id).sort((a, b) => sims[b] - sims[a]);
     const top = order.slice(0, SHOW);
     const name = showToken(tok.tokenText(id));
-    this.status.classList.remove("lab-error");
-    this.status.textContent = `The ${SHOW} tokens whose embedding vectors point most nearly the same way as “${name}” (ID ${id}), out of ${m.vocabSize}. `
-      + "1 means the same direction, 0 unrelated, −1 opposite. Click one to explore from there.";
+    this.say(`The ${SHOW} tokens whose embedding vectors point most nearly the same way as “${name}” (ID ${id}), out of ${m.vocabSize}. `
+      + "1 means the same direction, 0 unrelated, −1 opposite. Click one to explore from there.");
     const table = el("table", { class: "emb-table", "data-query": id },
       el("thead", {}, el("tr", {}, el("th", {}, "rank"), el("th", {}, "token"), el("th", {}, "ID"), el("th", {}, "cosine similarity"))),
       el("tbody", {}, top.map((j, r) => el("tr", { "data-id": j, "data-sim": String(sims[j]) },
@@ -110,11 +102,8 @@ class Neighbours {
   }
 }
 
-export function mountAll(root = document) {
-  return Array.from(root.querySelectorAll(".embedding-neighbours:not([data-mounted])"), (node) => {
-    node.dataset.mounted = "";
-    return new Neighbours(node);
-  });
+export function mountEmbeddingNeighbours(root) {
+  if (root.dataset.mounted !== undefined) return null;
+  root.dataset.mounted = "";
+  return new Neighbours(root);
 }
-
-mountAll();

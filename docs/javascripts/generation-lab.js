@@ -1,11 +1,10 @@
 // The generation lab: type a prompt, watch the tiny model write, one step at a time.
 //
-// Markup (in a page):
+// Markup (in a page; widgets.js mounts it):
 //
 //   <div class="lab generation-lab" data-prompt="The capital of France is"
 //        data-max-new="40" data-temperature="0" data-window-control
 //        data-examples='[{"label": "...", "prompt": "...", "window": 16}]'></div>
-//   <script type="module" src="../../javascripts/generation-lab.js"></script>
 //
 // Nothing heavy loads with the page: the model, its tokenizer and ONNX Runtime
 // load on the first Step or Generate (model-runtime.js). Each step shows the
@@ -25,10 +24,12 @@
 // last depth is the model's own prediction (the logits of stage 4). Its box carries
 // data-lens-state (loading, ready, error).
 
-import {
-  availableCheckpoints, choose, distribution, el, formatBytes, Generation, loadModelWithStatus,
-  mulberry32, pieceHue, showToken, yieldToBrowser,
-} from "./model-runtime.js";
+import { el, loadModelWithStatus, pieceHue, showToken, yieldToBrowser } from "./dom.js";
+import { Generation } from "./generation.js";
+import { availableCheckpoints } from "./model-runtime.js";
+import { choose, distribution, xorShift } from "./sampling.js";
+import { EOT } from "./tokenizer.js";
+import { Widget } from "./widget.js";
 
 const TOP_ROWS = 10; // candidates shown in the table
 const SLICE_MS = 8; // Generate yields to the browser at least this often (input, Stop, painting every frame)
@@ -92,21 +93,21 @@ export function valueColour(v, scale) {
   return v >= 0 ? `rgba(230, 120, 20, ${a.toFixed(3)})` : `rgba(40, 110, 220, ${a.toFixed(3)})`;
 }
 
-class Lab {
+class Lab extends Widget {
   constructor(root) {
-    this.root = root;
+    super(root, "Press Step to run one step of the loop, or Generate to let it run.");
     this.model = null;
     this.checkpoint = "model";
     this.gen = null; // the Generation in progress
     this.rng = null;
     this.draws = 0;
     this.last = null; // what the latest step did, for display
-    this.running = false;
     this.stopRequested = false;
     this.renderPending = false;
     this.lensOn = false; // the reader asked to see the logit lens (it stays open for later steps)
     this.build();
-    this.setState("idle");
+    this.controls = [this.stepBtn, this.genBtn];
+    this.stopControls = [this.stopBtn];
   }
 
   // --- markup ---------------------------------------------------------------
@@ -150,17 +151,15 @@ class Lab {
     }
 
     this.checkpointBox = el("div", { class: "lab-checkpoint" }, "Model: the pre-trained checkpoint (loads when you press Step or Generate).");
-    this.status = el("p", { class: "lab-status", role: "status", "aria-live": "polite" },
-      "Press Step to run one step of the loop, or Generate to let it run.");
     this.notice = el("div", { class: "lab-notice", hidden: true, role: "note" });
     this.textBox = el("div", { class: "lab-text", "aria-label": "The text so far" });
     this.pipeline = el("ol", { class: "lab-pipeline" });
 
-    let examples = [];
+    let examples;
     try {
       examples = d.examples ? JSON.parse(d.examples) : [];
     } catch {
-      examples = [];
+      examples = []; // a malformed data-examples: no example buttons
     }
     const exampleBox = examples.length
       ? el("div", { class: "lab-examples" }, "Try: ", examples.map((ex) => el("button", {
@@ -193,7 +192,7 @@ class Lab {
   }
 
   setState(state, reason) {
-    this.root.dataset.state = state;
+    super.setState(state);
     if (reason) this.root.dataset.doneReason = reason;
     else delete this.root.dataset.doneReason;
   }
@@ -207,7 +206,7 @@ class Lab {
       temperature: Math.max(0, num(this.inputs.temperature, 0)),
       topK: Math.max(0, Math.floor(num(this.inputs.topK, 0))),
       topP: Math.min(1, Math.max(0.001, num(this.inputs.topP, 1))),
-      seed: Math.floor(num(this.inputs.seed, 1)),
+      seed: Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(num(this.inputs.seed, 1)))), // xorShift's range
       maxNew: Math.max(1, Math.floor(num(this.inputs.maxNew, 40))),
       window: this.inputs.window ? num(this.inputs.window, 0) : 0,
     };
@@ -215,7 +214,7 @@ class Lab {
 
   // The prompt or seed changed: the next Step starts over.
   invalidate() {
-    if (this.running) this.stopRequested = true;
+    if (this.busy) this.stopRequested = true;
     this.gen = null;
     this.last = null;
     this.finishMessage = "";
@@ -228,8 +227,7 @@ class Lab {
 
   reset() {
     this.invalidate();
-    this.status.classList.remove("lab-error");
-    this.status.textContent = "Reset. Press Step or Generate to start again from the prompt.";
+    this.say("Reset. Press Step or Generate to start again from the prompt.");
   }
 
   // --- the model ------------------------------------------------------------
@@ -270,7 +268,7 @@ class Lab {
     // Typed special tokens (<|user|>, <|assistant|>) are the real chat tokens, as in training.
     const ids = model.tokenizer.encode(this.prompt.value, { allowSpecial: true });
     this.gen = new Generation(model, ids, { window: s.window || model.blockSize });
-    this.rng = mulberry32(s.seed);
+    this.rng = xorShift(s.seed);
     this.draws = 0;
     this.last = null;
     this.startedAt = performance.now();
@@ -306,18 +304,10 @@ class Lab {
     return true;
   }
 
-  busy(on) {
-    this.running = on;
-    this.stepBtn.disabled = on;
-    this.genBtn.disabled = on;
-    this.stopBtn.disabled = !on;
-    this.root.classList.toggle("lab-running", on);
-  }
-
   async stepOnce() {
-    if (this.running) return;
+    if (this.busy) return;
     this.finishMessage = "";
-    this.busy(true);
+    this.setBusy(true);
     try {
       if (!this.gen || this.gen.finished) await this.begin();
       const more = await this.advance();
@@ -326,17 +316,17 @@ class Lab {
     } catch (err) {
       this.fail(err);
     } finally {
-      this.busy(false);
+      this.setBusy(false);
     }
   }
 
   async generate() {
-    if (this.running) return;
+    if (this.busy) return;
     const clickedAt = performance.now();
     this.finishMessage = "";
-    this.busy(true);
+    this.setBusy(true);
     this.stopRequested = false;
-    let reason = null;
+    let reason;
     try {
       if (!this.gen || this.gen.finished) await this.begin();
       this.setState("running");
@@ -379,15 +369,8 @@ class Lab {
     } catch (err) {
       this.fail(err);
     } finally {
-      this.busy(false);
+      this.setBusy(false);
     }
-  }
-
-  fail(err) {
-    this.setState("error");
-    this.status.classList.add("lab-error");
-    this.status.textContent = err && err.name === "LoadError" ? `${err.message}.`
-      : `Something went wrong: ${err && err.message ? err.message : err}`;
   }
 
   // --- display --------------------------------------------------------------
@@ -406,7 +389,7 @@ class Lab {
     this.renderNotice();
     // While Generate runs, the heavy pipeline tables are redrawn at most every 200 ms (text and status every frame).
     const now = performance.now();
-    if (!this.running || this.root.dataset.state !== "running" || !(now - (this.pipelineAt || 0) < 200)) {
+    if (!this.busy || this.root.dataset.state !== "running" || !(now - (this.pipelineAt || 0) < 200)) {
       this.pipelineAt = now;
       this.render();
     }
@@ -418,7 +401,6 @@ class Lab {
   renderStatus() {
     const gen = this.gen;
     if (!gen || !this.last) return;
-    this.status.classList.remove("lab-error");
     const tok = gen.model.tokenizer;
     const n = gen.generated.length;
     const state = this.root.dataset.state;
@@ -428,7 +410,7 @@ class Lab {
         max: `Stopped at the maximum of ${this.settings().maxNew} new tokens.`, stopped: "Stopped." }[gen.finished || this.root.dataset.doneReason] || "";
       msg = `${why} ${n} token${n === 1 ? "" : "s"} generated. ${this.finishMessage || ""}`;
     }
-    this.status.textContent = msg.trim();
+    this.say(msg.trim());
   }
 
   renderText() {
@@ -441,7 +423,7 @@ class Lab {
       return;
     }
     const tok = gen.model.tokenizer;
-    if (gen.emptyPrompt) box.append(el("span", { class: "lab-text-marker", title: "An empty prompt starts after the end-of-text token, like a new document" }, "<|endoftext|>"));
+    if (gen.emptyPrompt) box.append(el("span", { class: "lab-text-marker", title: "An empty prompt starts after the end-of-text token, like a new document" }, EOT));
     else box.append(el("span", { class: "lab-text-prompt" }, promptText));
     const ids = gen.generated;
     if (ids.length) {
@@ -453,7 +435,7 @@ class Lab {
       box.append(el("span", { class: "lab-text-new" }, newest ? all.slice(0, before.length) : all));
       if (newest) box.append(el("span", { class: "lab-text-new lab-text-newest", title: `token ${lastId}` }, newest));
     }
-    if (gen.finished === "eot") box.append(el("span", { class: "lab-text-marker", title: "The model chose this token: end of text" }, "<|endoftext|>"));
+    if (gen.finished === "eot") box.append(el("span", { class: "lab-text-marker", title: "The model chose this token: end of text" }, EOT));
   }
 
   renderNotice() {
@@ -467,7 +449,7 @@ class Lab {
     const parts = [];
     if (gen.emptyPrompt) {
       parts.push(el("p", {}, "The prompt is empty, so the model starts from the end-of-text token ",
-        el("code", {}, "<|endoftext|>"), ", exactly as if a new document were beginning: whatever it writes is its idea of a typical opening."));
+        el("code", {}, EOT), ", exactly as if a new document were beginning: whatever it writes is its idea of a typical opening."));
     }
     if (gen.truncated.length) {
       parts.push(el("p", { class: "lab-truncated" }, `Your prompt is ${gen.prompt.length} tokens long, but the model reads at most ${gen.window} `
@@ -710,11 +692,8 @@ class Lab {
   }
 }
 
-export function mountAll(root = document) {
-  return Array.from(root.querySelectorAll(".generation-lab:not([data-mounted])"), (node) => {
-    node.dataset.mounted = "";
-    return new Lab(node);
-  });
+export function mountGenerationLab(root) {
+  if (root.dataset.mounted !== undefined) return null;
+  root.dataset.mounted = "";
+  return new Lab(root);
 }
-
-mountAll();

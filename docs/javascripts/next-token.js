@@ -14,7 +14,7 @@
 // short, so re-reading it costs a few milliseconds and keeps the code simple;
 // the generation lab shows the KV cache that avoids it.
 //
-// Even model-runtime.js (and the tokenizer and download code it imports) is
+// Even dom.js and model-runtime.js (and the tokenizer and download code they import) are
 // fetched on that first interaction: the home page is every reader's first
 // page, so it carries only this file and builds its box with make() below.
 //
@@ -25,7 +25,8 @@
 let runtimePromise = null;
 function runtime() {
   if (!runtimePromise) {
-    runtimePromise = import("./model-runtime.js");
+    runtimePromise = Promise.all([import("./dom.js"), import("./sampling.js")])
+      .then(([dom, sampling]) => ({ ...dom, ...sampling }));
     runtimePromise.catch(() => { runtimePromise = null; }); // a later click tries again
   }
   return runtimePromise;
@@ -245,7 +246,7 @@ class NextToken {
     }
     this.context.append(el("div", { class: "lab-chips nt-chips" }, seen.map((id, i) => el("span", {
       class: "lab-chip", style: { "--hue": pieceHue(i + dropped) },
-    }, id === model.eotId && !ids.length ? "<|endoftext|>" : showToken(tok.tokenText(id))))));
+    }, showToken(tok.tokenText(id)))))); // an empty text: the end-of-text token, by its name
     if (seen.some((id) => tok.tokenText(id).startsWith("<0x"))) {
       this.context.append(el("p", { class: "nt-bytes" },
         "A piece like <0xF0> is one byte of a character (an emoji, say) that has no token of its own: "
@@ -271,5 +272,5 @@ class NextToken {
 export function mountNextToken(root) {
   if (root.dataset.mounted) return;
   root.dataset.mounted = "1";
-  new NextToken(root); // eslint-disable-line no-new
+  new NextToken(root);
 }

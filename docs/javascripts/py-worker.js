@@ -35,7 +35,7 @@ async function init({ indexURL, packageBaseUrl, runnerUrl, artifactsUrl, core })
   try {
     ({ loadPyodide } = await import(indexURL + "pyodide.mjs"));
   } catch (err) {
-    throw new Error(`could not load ${indexURL}pyodide.mjs (${err.message})`);
+    throw new Error(`could not load ${indexURL}pyodide.mjs (${err.message})`, { cause: err });
   }
   pyodide = await loadPyodide({ indexURL, packageBaseUrl });
   postMessage({ type: "progress", text: "Starting Python…" });

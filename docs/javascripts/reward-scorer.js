@@ -31,15 +31,15 @@
 // invalid) and, after a score, data-results: JSON, one entry per answer in the
 // order of the inputs, {answer, reward, confidence, ids, answerStart, cut}.
 
-import {
-  checkTokenizer, el, loadOrt, loadTokenizer, loadWithStatus, LoadError, modelFile, readOnnx, SESSION_OPTIONS,
-  yieldToBrowser,
-} from "./model-runtime.js";
+import { LoadError, modelFile } from "./assets.js";
+import { chatPrompt } from "./chat.js";
+import { el, loadWithStatus, yieldToBrowser } from "./dom.js";
+import { checkTokenizer, loadOrt, loadTokenizer, SESSION_OPTIONS } from "./model-runtime.js";
+import { readOnnx } from "./onnx-reader.js";
+import { Widget } from "./widget.js";
 
 export const REWARD_FILE = "model_reward.onnx";
 const FORMAT = "llm-guide-reward-v1"; // export.to_onnx's metadata for a graph with the reward head
-const USER = "<|user|>";
-const ASSISTANT = "<|assistant|>";
 const MAX_ANSWERS = 8;
 const MAX_CHARS = 2000; // per input: far past the context window already
 
@@ -73,7 +73,7 @@ export function pyStrip(text) {
 // predicts nothing). Returns {ids, answerStart, cut (tokens dropped from the
 // front), promptTokens, answerTokens (end-of-text included)}.
 export function conversation(tok, question, answer, blockSize, eotId = tok.eotId) {
-  const prompt = tok.encode(USER + question + ASSISTANT, { allowSpecial: true });
+  const prompt = tok.encode(chatPrompt(question), { allowSpecial: true });
   const all = [...prompt, ...tok.encode(answer), eotId];
   const cut = Math.max(0, all.length - blockSize);
   return {
@@ -164,13 +164,13 @@ function plural(n, one, many = `${one}s`) {
 // ---------------------------------------------------------------------------
 // The widget
 
-class Scorer {
+class Scorer extends Widget {
   constructor(root) {
-    this.root = root;
+    super(root, "Press Score. The first press downloads the reward model and ONNX Runtime, the engine that runs it.",
+      { statusClass: "rs-status" });
     this.model = null;
-    this.busy = false;
     this.build();
-    this.setState("idle");
+    this.controls = [this.scoreBtn];
   }
 
   build() {
@@ -183,8 +183,6 @@ class Scorer {
     this.list = el("ol", { class: "rs-answers", "aria-labelledby": this.answersLabelId });
     this.addBtn = el("button", { type: "button", class: "lab-button rs-add", onclick: () => this.addAnswer("", true) }, "Add an answer");
     this.scoreBtn = el("button", { type: "button", class: "lab-button lab-primary rs-score", onclick: () => this.score() }, "Score");
-    this.status = el("p", { class: "lab-status rs-status", role: "status", "aria-live": "polite" },
-      "Press Score. The first press downloads the reward model and ONNX Runtime, the engine that runs it.");
     this.notes = el("div", { class: "lab-notice rs-notes", role: "note", hidden: true });
     this.tbody = el("tbody");
     this.table = el("table", { class: "rs-table" },
@@ -306,15 +304,8 @@ class Scorer {
   // --- state ------------------------------------------------------------------
 
   setState(state) {
-    this.root.dataset.state = state;
-    this.busy = state === "loading" || state === "scoring";
-    this.scoreBtn.disabled = this.busy;
-    this.root.classList.toggle("lab-running", this.busy);
-  }
-
-  say(text, error = false) {
-    this.status.textContent = text;
-    this.status.classList.toggle("lab-error", error);
+    super.setState(state);
+    this.setBusy(state === "loading" || state === "scoring");
   }
 
   // The inputs, stripped, or null after saying what is missing.

@@ -17,9 +17,14 @@
 // text), data-parses and data-valid ("true"/"false"), data-allowed (JSON list of
 // allowed-token counts per step), data-ms-constrained and data-ms-free (ms per step).
 
-import { compileSchema, ConstrainedDecoder, normalizeSchema, validate } from "./constrain.js";
+import { ConstrainedDecoder } from "./constrain.js";
+import { compileSchema } from "./grammar.js";
+import { normalizeSchema, validate } from "./schema.js";
 import { TOOL_SCHEMA } from "./agent-tools.js";
-import { el, Generation, loadModelWithStatus, mulberry32, showToken, yieldToBrowser } from "./model-runtime.js";
+import { el, loadModelWithStatus, showToken, yieldToBrowser } from "./dom.js";
+import { Generation } from "./generation.js";
+import { choose, distribution, xorShift } from "./sampling.js";
+import { Widget } from "./widget.js";
 
 const PRESETS = [
   { label: "The guide's example: a name and an age", schema: { name: "string", age: "integer" } },
@@ -57,34 +62,14 @@ function field(label, attrs, help) {
   return { input, node: el("div", { class: "lab-field" }, el("label", { for: id }, label), input, help ? el("small", {}, help) : null) };
 }
 
-// Choose a token from logits, among those the mask allows (mask null: all).
-// temperature <= 0: the highest logit; else a draw from softmax(logits / T).
+// Choose a token from logits, among those the mask allows (mask null: all): the
+// tokens it forbids get logit -Infinity (probability 0), then the same sampler as
+// everywhere else (sampling.js; constrain.generate in Python). temperature <= 0:
+// the highest allowed logit.
 export function pick(logits, mask, temperature, rng) {
-  const V = logits.length;
-  let max = -Infinity;
-  let best = -1;
-  for (let i = 0; i < V; i++) {
-    if (mask && !mask[i]) continue;
-    if (logits[i] > max) { max = logits[i]; best = i; }
-  }
-  if (best < 0) throw new Error("no token is allowed");
-  if (!(temperature > 0)) return best;
-  const p = new Float64Array(V);
-  let total = 0;
-  for (let i = 0; i < V; i++) {
-    if (mask && !mask[i]) continue;
-    p[i] = Math.exp((logits[i] - max) / temperature);
-    total += p[i];
-  }
-  let r = rng() * total;
-  let last = best;
-  for (let i = 0; i < V; i++) {
-    if (p[i] === 0) continue;
-    last = i;
-    r -= p[i];
-    if (r < 0) return i;
-  }
-  return last; // rounding
+  if (mask && !mask.some(Boolean)) throw new Error("no token is allowed");
+  const scores = mask ? logits.map((v, i) => (mask[i] ? v : -Infinity)) : logits;
+  return choose(distribution(scores, { temperature }), rng).id;
 }
 
 function mean(xs) {
@@ -96,17 +81,18 @@ function ms(x) {
   return `${x.toFixed(x < 10 ? 2 : 1)} ms`;
 }
 
-class Playground {
+class Playground extends Widget {
   constructor(root) {
-    this.root = root;
+    super(root, "Press a Generate button. The first press downloads the model and ONNX Runtime, the engine that runs it.",
+      { statusClass: "sp-status" });
     this.model = null;
     this.decoders = new Map(); // schema JSON -> ConstrainedDecoder
-    this.running = false;
     this.stopRequested = false;
     this.timing = { constrained: null, free: null };
     this.build();
+    this.controls = [this.withBtn, this.freeBtn];
+    this.stopControls = [this.stopBtn];
     this.checkSchema();
-    this.setState("idle");
   }
 
   build() {
@@ -155,8 +141,6 @@ class Playground {
       });
     }
 
-    this.status = el("p", { class: "lab-status sp-status", role: "status", "aria-live": "polite" },
-      "Press a Generate button. The first press downloads the model and ONNX Runtime, the engine that runs it.");
     this.tokens = el("ol", { class: "sp-tokens", "aria-label": "Generated tokens, with how many tokens the mask allowed at each step" });
     this.text = el("div", { class: "lab-text sp-text" });
     this.verdict = el("p", { class: "sp-verdict", role: "status", "aria-live": "polite" });
@@ -193,10 +177,6 @@ class Playground {
     this.schemaBox.rows = Math.min(10, Math.max(2, this.schemaBox.value.split("\n").length + 1));
   }
 
-  setState(state) {
-    this.root.dataset.state = state;
-  }
-
   // Parse and compile the schema box: {schema, grammar} or null (with the message shown).
   checkSchema() {
     const text = this.schemaBox.value;
@@ -222,7 +202,7 @@ class Playground {
   schemaError(message) {
     this.schemaStatus.textContent = message;
     this.schemaStatus.classList.add("lab-error");
-    if (!this.running) this.setState("schema-error");
+    if (!this.busy) this.setState("schema-error");
     return null;
   }
 
@@ -233,7 +213,7 @@ class Playground {
     };
     return {
       temperature: Math.max(0, num(this.inputs.temperature, 0)),
-      seed: Math.floor(num(this.inputs.seed, 1)),
+      seed: Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.floor(num(this.inputs.seed, 1)))), // xorShift's range
       maxTokens: Math.min(MAX_TOKENS_LIMIT, Math.max(1, Math.floor(num(this.inputs.maxTokens, 48)))),
     };
   }
@@ -255,14 +235,6 @@ class Playground {
     return decoder;
   }
 
-  setBusy(busy) {
-    this.running = busy;
-    this.withBtn.disabled = busy;
-    this.freeBtn.disabled = busy;
-    this.stopBtn.disabled = !busy;
-    this.root.classList.toggle("lab-running", busy);
-  }
-
   clearOutput(constrained) {
     this.tokens.textContent = "";
     this.text.textContent = "";
@@ -273,11 +245,10 @@ class Playground {
   }
 
   async run(constrained) {
-    if (this.running) return;
+    if (this.busy) return;
     const compiled = this.checkSchema();
     if (!compiled) {
-      this.status.classList.remove("lab-error");
-      this.status.textContent = "Fix the schema first (see the message under it).";
+      this.say("Fix the schema first (see the message under it).");
       this.schemaBox.focus();
       return;
     }
@@ -310,18 +281,16 @@ class Playground {
         cstate = decoder.start(s.maxTokens);
       } catch {
         const need = compiled.grammar.nodes[compiled.grammar.root].minLen;
-        this.status.classList.add("lab-error");
-        this.status.textContent = `No document of this schema fits in ${s.maxTokens} tokens: raise Max tokens to at least ${need}.`;
+        this.say(`No document of this schema fits in ${s.maxTokens} tokens: raise Max tokens to at least ${need}.`, true);
         this.setState("error");
         return;
       }
     }
     this.setState("running");
-    this.status.classList.remove("lab-error");
-    this.status.textContent = constrained ? "Generating with the constraint…" : "Generating without the constraint…";
+    this.say(constrained ? "Generating with the constraint…" : "Generating without the constraint…");
     const gen = new Generation(model, tok.encode(this.prompt.value));
     await gen.start();
-    const rng = mulberry32(s.seed);
+    const rng = xorShift(s.seed);
     const ids = [];
     const allowedCounts = [];
     const stepMs = []; // whole steps: mask + choice + the model's forward pass on the chosen token

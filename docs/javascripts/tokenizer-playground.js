@@ -1,18 +1,13 @@
 // Tokenizer playground: type text, see the model's tokens.
 //
-// Expected markup (styles in stylesheets/playground.css):
+// Expected markup (styles in stylesheets/playground.css; widgets.js mounts it):
 //
-//   <div class="tokenizer-playground" data-tokenizer-url="../assets/model/tokenizer.json">
+//   <div class="tokenizer-playground">
 //     <textarea>The capital of France is Paris.</textarea>   <!-- optional: initial text -->
 //   </div>
-//   <script type="module">
-//     import { mountTokenizerPlayground } from "../javascripts/tokenizer-playground.js";
-//     for (const el of document.querySelectorAll(".tokenizer-playground"))
-//       mountTokenizerPlayground(el, { tokenizerUrl: el.dataset.tokenizerUrl });
-//   </script>
 //
-// tokenizerUrl is resolved against the page (document.baseURI), so a relative
-// path must be relative to the page's URL. The element's own content, if any
+// The tokenizer is the site's model's (assets/model/tokenizer.json), unless the
+// element names another with data-tokenizer-url (relative to the page's URL). The element's own content, if any
 // <textarea>, is kept and becomes the input; everything else is built here.
 //
 // Nothing is downloaded when the page opens: the tokenizer JSON is fetched the
@@ -25,7 +20,7 @@
 // selected token.
 
 import { fetchJSON, MODEL_DIR, modelJSON } from "./assets.js";
-import { offerRetry } from "./model-runtime.js";
+import { offerRetry } from "./dom.js";
 import { Tokenizer } from "./tokenizer.js";
 
 const MAX_SHOWN = 2000; // pieces and ids drawn; counts always cover the whole text

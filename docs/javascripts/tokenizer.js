@@ -10,6 +10,11 @@
 //   tok.decode(ids)                                  // -> the text again
 //   tok.pieces("Hi 😀")   // -> [{id, bytes, text, start, end, partial}, ...]
 
+// The special tokens, in id order after the merges: the twin of
+// model_export/tokenizer.py's (tests/test_shared_definitions.py keeps them equal).
+export const EOT = "<|endoftext|>", USER = "<|user|>", ASSISTANT = "<|assistant|>", TOOL = "<|tool|>";
+export const SPECIAL_TOKENS = [EOT, USER, ASSISTANT, TOOL];
+
 export const PATTERN = "[ ]?[A-Za-z]+|[0-9]|[ ]?[^A-Za-z0-9\\t\\n\\v\\f\\r ]+|[\\t\\n\\v\\f\\r ]+";
 
 // TextEncoder turns a lone surrogate into U+FFFD, as the Python side does by hand.
@@ -88,7 +93,7 @@ function utf8Length(codePoint) {
 
 export class Tokenizer {
   // merges: [[a, b], ...] in rank order; specialTokens: names in id order.
-  constructor(merges, specialTokens = ["<|endoftext|>", "<|user|>", "<|assistant|>", "<|tool|>"]) {
+  constructor(merges, specialTokens = SPECIAL_TOKENS) {
     this.merges = merges.map(([a, b]) => [a, b]);
     this.ranks = new Map(); // pair key -> rank
     this.vocab = []; // id -> Uint8Array of the bytes it stands for
@@ -106,7 +111,7 @@ export class Tokenizer {
       this.vocab.push(encoder.encode(name));
     }
     this.vocabSize = this.vocab.length;
-    this.eotId = this.specialIds["<|endoftext|>"];
+    this.eotId = this.specialIds[EOT];
     // Longest first, so that at one position the longest special token wins.
     const names = [...specialTokens].sort((x, y) => y.length - x.length);
     this.specialSplit = names.length ? new RegExp(`(${names.map(escapeRegExp).join("|")})`, "u") : null;

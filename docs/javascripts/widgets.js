@@ -1,6 +1,8 @@
 // Interactive widgets: each page names its widgets in its HTML, this module
-// imports the code of only those present. A widget's code is small; anything
-// heavy it needs (tokenizer, model, Python) it fetches itself on first use.
+// imports the code of only those present. Every widget mounts here, through
+// this one list; no page carries a script of its own. A widget's code is
+// small; anything heavy it needs (tokenizer, model, Python) it fetches itself
+// on first use.
 
 const SITE_ROOT = new URL("../", import.meta.url);
 
@@ -14,7 +16,7 @@ const WIDGETS = [
     selector: ".tokenizer-playground",
     module: "./tokenizer-playground.js",
     mount: (mod, el) => mod.mountTokenizerPlayground(el, {
-      tokenizerUrl: new URL("assets/model/tokenizer.json", SITE_ROOT).href,
+      tokenizerUrl: el.dataset.tokenizerUrl || new URL("assets/model/tokenizer.json", SITE_ROOT).href, // relative: to the page
     }),
   },
   {
@@ -51,6 +53,16 @@ const WIDGETS = [
     selector: ".attention-view",
     module: "./attention-view.js",
     mount: (mod, el) => mod.mountAttentionView(el),
+  },
+  {
+    selector: ".generation-lab",
+    module: "./generation-lab.js",
+    mount: (mod, el) => mod.mountGenerationLab(el),
+  },
+  {
+    selector: ".embedding-neighbours",
+    module: "./embedding-neighbours.js",
+    mount: (mod, el) => mod.mountEmbeddingNeighbours(el),
   },
 ];
 

@@ -6,7 +6,7 @@
 # 2. the same decision at the reply's first token, as a policy must make it: a
 #    linear probe (a logistic regression on the hidden state there), trained to
 #    tell the real things of tuning from the invented names of tuning.
-from guide import share, text_table
+from guide import separation_words, share, text_table
 
 frontier = align["abstention"]
 rows = frontier["rows"]

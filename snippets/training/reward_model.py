@@ -1,11 +1,8 @@
 # The reward model: trained on pairs (preferred answer, rejected answer) that
 # the rubric ranked; tested on rankings it never saw, and on rankings about
 # things it never saw.
-import json
-from guide import artifact, share, text_table
+from guide import held_out_words, share, text_table
 
-report = json.loads(artifact("report.json"))
-align = report["align"]
 prefs, rm = align["preferences"], align["reward_model"]
 print(f"{prefs['prompts']} prompts x {align['settings']['pref_samples']} sampled answers: "
       f"{prefs['pairs']} training pairs (ties give no pair)")

@@ -21,7 +21,8 @@ start = {key: mean(curve[key][:k]) for key in ("reward", "kl", "rubric")}
 end = {key: mean(curve[key][-k:]) for key in ("reward", "kl", "rubric")}
 print(f"{settings['steps']} steps, each {settings['prompts']} prompts x {settings['samples']} answers; "
       f"KL coefficient {settings['kl_coef']}")
-print(text_table(["per answer", "first steps", "last steps"],
+print(f"start, end: means over the first and last {k} steps")
+print(text_table(["per answer", "start", "end"],
                  [(label, f"{start[key]:.3f}", f"{end[key]:.3f}")
                   for key, label in (("reward", "reward-model score"), ("kl", "KL from the SFT model"),
                                      ("rubric", "rubric score (unseen)"))]))

@@ -5,7 +5,7 @@ Contract under test (docs/javascripts/schema-playground.js, docs/agents/):
 * with the constraint on, every output parses and validates, at any
   temperature and seed and for every preset schema (the tool-call schema too);
   this is checked in the page (data-valid) and again here in Python with
-  model_export.constrain.validate on the text the page produced;
+  model_export.schema.validate on the text the page produced;
 * greedy constrained output is token for token what model_export.constrain's
   decoder and the shipped ONNX model give in Python;
 * each step shows how many tokens the mask allowed; the ms per step with and
@@ -28,6 +28,8 @@ import pytest
 
 from model_export import constrain
 from model_export.agent import TOOL_SCHEMA
+from model_export.grammar import compile_schema
+from model_export.schema import validate
 from model_export.tokenizer import Tokenizer
 
 pytestmark = pytest.mark.browser
@@ -126,7 +128,7 @@ def test_constrained_output_always_parses_and_validates(guide, model_dir):
         out = generate(guide, node)
         what = f"preset {preset}, T={temperature}, seed {seed}: {out}"
         assert out["parses"] == "true" and out["valid"] == "true", what
-        assert constrain.validate(json.loads(out["text"]), schema) == [], what  # checked again, in Python
+        assert validate(json.loads(out["text"]), schema) == [], what  # checked again, in Python
         assert out["verdict"].startswith("✓"), what
         # one count per step (the last step chose end-of-text), each shown under its token
         chips = node.locator(".sp-token")
@@ -150,7 +152,7 @@ def test_greedy_constrained_output_matches_python(guide, model_dir):
     for preset, schema in PRESET_SCHEMAS.items():
         set_controls(node, preset=preset, prompt=prompt, temperature=0, max_tokens=48)
         out = generate(guide, node)
-        decoder = constrain.ConstrainedDecoder(constrain.compile_schema(schema), tok)
+        decoder = constrain.ConstrainedDecoder(compile_schema(schema), tok)
         cache = {"past": np.zeros((n_layer, 2, 1, n_head, 0, head_dim), np.float32), "n": 0}
 
         def logits_fn(ids):
@@ -177,7 +179,7 @@ def test_both_timings_are_shown_and_unconstrained_is_reported_honestly(guide):
         out = generate(guide, node, constrained=False)
         try:
             value = json.loads(out["text"])
-            parses, valid = True, constrain.validate(value, GUIDE_SCHEMA) == []
+            parses, valid = True, validate(value, GUIDE_SCHEMA) == []
         except ValueError:
             parses, valid = False, False
         assert out["parses"] == str(parses).lower() and out["valid"] == str(valid).lower(), out

@@ -1,7 +1,7 @@
 """The inference demos in a real browser: onnxruntime-web running the smoke model, offline.
 
-Contract under test (docs/javascripts/model-runtime.js, generation-lab.js,
-attention-view.js, embedding-neighbours.js; pages under docs/inference/):
+Contract under test (docs/javascripts/model-runtime.js, generation.js, sampling.js,
+generation-lab.js, attention-view.js, embedding-neighbours.js; pages under docs/inference/):
 
 * greedy generation in the page is token for token what the shipped run file
   (``python run.py model.safetensors PROMPT``, numpy only) prints, also when the
@@ -172,7 +172,7 @@ def test_failed_load_names_the_file(guide):
     assert guide.page_errors == []
 
 
-def test_sampling_is_reproducible_with_a_seed(guide):
+def test_sampling_is_reproducible_with_a_seed(guide, model_dir, run_file):
     page = guide.open(GEN)
     node = lab(page)
     set_controls(node, "The king", temperature=1.2, top_k=40, top_p=0.95, seed=7, max_new=15)
@@ -180,6 +180,9 @@ def test_sampling_is_reproducible_with_a_seed(guide):
     node.locator(".lab-reset").click()
     again = generate(guide, node)
     assert first == again
+    # the same random numbers and sampler as run.py: the same seed gives the same text
+    model = run_file.Model(str(model_dir / "model.safetensors"))
+    assert first == run_file.generate(model, run_file.encode(model.tokenizer, "The king"), 15, 1.2, 40, 0.95, seed=7)
     # the table says what top-k/top-p cut and shows a random draw
     assert node.locator(".lab-candidates").count() == 1
     assert "draw" in node.locator(".lab-stage").nth(4).text_content()
@@ -198,7 +201,7 @@ def test_candidate_order_is_numpys_stable_argsort(guide):
     np.argsort(-probs, kind="stable"); and the cuts must partition the vocabulary."""
     page = guide.open(GEN)
     bad = page.evaluate("""async () => {
-      const rt = await import(new URL("../../javascripts/model-runtime.js", location.href).href);
+      const rt = await import(new URL("../../javascripts/sampling.js", location.href).href);
       let seed = 1;
       const rnd = () => (seed = (seed * 1103515245 + 12345) >>> 0) / 4294967296;
       const bad = [];

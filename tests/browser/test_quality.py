@@ -24,7 +24,6 @@ Run: GUIDE_SITE_DIR=<built site> pytest tests/browser/test_quality.py -s (the
 from __future__ import annotations
 
 import os
-import re
 import urllib.parse
 from pathlib import Path
 

@@ -4,7 +4,7 @@ Contract under test (docs/javascripts/reward-scorer.js):
 
 * the page's reward and confidence of every answer equal onnxruntime's in
   Python on the same file (model_reward.onnx as the site serves it), fed the
-  inputs align.reward_batch builds from the stripped question and answer (to
+  inputs reward.reward_batch builds from the stripped question and answer (to
   1e-3; the token ids and answer_start exactly), also for an answer longer
   than the context (which the page says it cut);
 * the table is sorted by reward, the top row marked, each number shown as the
@@ -33,7 +33,8 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from model_export import align, export
+from model_export import export
+from model_export.reward import reward_batch
 from model_export.tokenizer import Tokenizer
 
 pytestmark = pytest.mark.browser
@@ -65,7 +66,7 @@ def python_side(site_dir):
     def score(question, answers):
         out = []
         for answer in answers:
-            x, _, avg, _ = align.reward_batch(tok, config, [question.strip()], [answer.strip()])
+            x, _, avg, _ = reward_batch(tok, config, [question.strip()], [answer.strip()])
             start = (np.argmax(avg > 0, axis=1) + 1).astype(np.int64)  # as export.reward_parity
             reward, confidence = session.run(["reward", "confidence"], {"input_ids": x, "answer_start": start})
             out.append((float(reward[0]), float(confidence[0]), x[0].tolist(), int(start[0])))

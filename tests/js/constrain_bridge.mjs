@@ -1,4 +1,5 @@
-// Bridge for tests/test_constrain_js.py: runs docs/javascripts/constrain.js on a batch.
+// Bridge for tests/test_constrain_js.py: runs docs/javascripts/constrain.js (with grammar.js
+// and schema.js) on a batch.
 //
 // stdin: {"tokenizer": path to tokenizer JSON,
 //         "cases": [{"schema": ..., "layout": "spaced", "max_tokens": null,
@@ -13,7 +14,9 @@
 //          "bench": [{"steps": n, "ms_per_mask": uncached mask time, "ms_per_step": cached
 //                     allowed() + advance() as in a generation loop}, ...]}
 import { readFileSync } from "node:fs";
-import { compileSchema, ConstrainedDecoder, loadTokenizer, validate } from "../../docs/javascripts/constrain.js";
+import { ConstrainedDecoder, loadTokenizer } from "../../docs/javascripts/constrain.js";
+import { compileSchema } from "../../docs/javascripts/grammar.js";
+import { validate } from "../../docs/javascripts/schema.js";
 
 const input = JSON.parse(readFileSync(0, "utf-8"));
 const tokenizer = loadTokenizer(readFileSync(input.tokenizer, "utf-8"));

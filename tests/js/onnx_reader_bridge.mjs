@@ -1,4 +1,4 @@
-// Bridge for tests/test_onnx_reader_js.py: feeds readOnnx (docs/javascripts/model-runtime.js)
+// Bridge for tests/test_onnx_reader_js.py: feeds readOnnx (docs/javascripts/onnx-reader.js)
 // an .onnx file, then cut-short, damaged and garbage copies of it.
 //
 // stdin:  {"file": "path/to/model.onnx", "cuts": [n, ...],        // keep the first n bytes
@@ -9,7 +9,9 @@
 //                     "message", "ms", "metadata", "tensors"}, ...]}
 
 import { readFileSync } from "node:fs";
-import { LoadError, mulberry32, readOnnx } from "../../docs/javascripts/model-runtime.js";
+import { LoadError } from "../../docs/javascripts/assets.js";
+import { readOnnx } from "../../docs/javascripts/onnx-reader.js";
+import { xorShift } from "../../docs/javascripts/sampling.js";
 
 const request = JSON.parse(readFileSync(0, "utf8"));
 const bytes = new Uint8Array(readFileSync(request.file));
@@ -43,7 +45,7 @@ for (const [offset, xor] of request.flips ?? []) {
   cases.push(attempt("flip", [offset, xor], copy.buffer));
 }
 for (const [length, byte] of request.garbage ?? []) cases.push(attempt("garbage", [length, byte], new Uint8Array(length).fill(byte).buffer));
-const rng = mulberry32(1234);
+const rng = xorShift(1234);
 for (const length of request.randomGarbage ?? []) {
   const junk = Uint8Array.from({ length }, () => Math.floor(rng() * 256));
   cases.push(attempt("random", length, junk.buffer));

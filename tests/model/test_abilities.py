@@ -9,7 +9,8 @@ import pytest
 
 from model_export import abilities, model, train
 from model_export import world as W
-from model_export.build import ensure_artifacts, token_stream
+from model_export.build import ensure_artifacts
+from model_export.stages.corpus import token_stream
 
 
 @pytest.fixture(scope="module")

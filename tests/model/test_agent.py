@@ -16,7 +16,10 @@ from model_export import agent
 from model_export.agent import (TOOL_SCHEMA, Transcript, agent_transcripts, calculator, constrained_json_fn,
                                 encode_transcript, eval_questions, format_number, held_out, knowledge_base,
                                 make_tools, run_agent, search, token_generate_fn)
-from model_export.constrain import ConstrainedDecoder, compile_schema, validate
+from model_export.constrain import ConstrainedDecoder
+from model_export.decoding import XorShift
+from model_export.grammar import compile_schema
+from model_export.schema import validate
 from model_export.tokenizer import train_bpe
 from model_export.world import make_world, pretrain_documents
 
@@ -31,7 +34,7 @@ fuzz = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCh
 @pytest.fixture(scope="module")
 def tokenizer():
     """A 512-token BPE trained as the build should: pre-training documents plus agent transcripts."""
-    from model_export.agent_train import bpe_texts
+    from model_export.agent import bpe_texts
     return train_bpe(pretrain_documents(WORLD, "train") + bpe_texts(WORLD, 3000), 512)
 
 
@@ -356,7 +359,7 @@ def test_token_level_wrappers(tokenizer):
         if ids == canned[:len(ids)] and len(ids) < len(canned):
             logits[canned[len(ids)]] = 10.0
         return logits
-    rng = np.random.default_rng(0)
+    rng = XorShift(0)
     gen = token_generate_fn(perfect, tokenizer, rng)
     for json_fn in (None, constrained_json_fn(perfect, tokenizer, rng)):
         result = run_agent(gen, MESSI_Q, TOOLS, json_fn=json_fn)
@@ -364,7 +367,7 @@ def test_token_level_wrappers(tokenizer):
 
     # A random model under the constraint still writes valid calls every time.
     noise = np.random.default_rng(1)
-    json_fn = constrained_json_fn(lambda ids: noise.normal(0, 3, tokenizer.vocab_size), tokenizer, noise, 1.0, 40)
+    json_fn = constrained_json_fn(lambda ids: noise.normal(0, 3, tokenizer.vocab_size), tokenizer, XorShift(1), 1.0, 40)
     queue = ["{x\n"] * 4 + ["Final Answer: done"]
     result = run_agent(lambda text: queue.pop(0), MESSI_Q, TOOLS, json_fn=json_fn)
     actions = [s for s in result["steps"] if s["kind"] == "action"]

@@ -15,7 +15,7 @@ WORLD = W.make_world(0)
 @pytest.fixture(scope="module")
 def tok():
     docs = W.pretrain_documents(WORLD, "val", 0)[:400]
-    return train_bpe(docs + agent_train.bpe_texts(WORLD, 300), vocab_size=400)
+    return train_bpe(docs + agent.bpe_texts(WORLD, 300), vocab_size=400)
 
 
 @pytest.fixture(scope="module")
@@ -33,10 +33,10 @@ SMALL = agent_train.AgentConfig(steps=60, batch_rows=8, lr=3e-3, warmup_steps=5,
 
 
 def test_bpe_texts_hold_json_and_no_special_tokens():
-    texts = agent_train.bpe_texts(WORLD, 200)
+    texts = agent.bpe_texts(WORLD, 200)
     assert not any(s in t for t in texts for s in SPECIAL_TOKENS)
     assert sum(t.startswith('{"tool": ') for t in texts) > 100
-    assert texts == agent_train.bpe_texts(WORLD, 200)  # deterministic
+    assert texts == agent.bpe_texts(WORLD, 200)  # deterministic
 
 
 def test_the_bpe_learns_json_pieces(tok):

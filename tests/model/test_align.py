@@ -1,21 +1,19 @@
-"""Alignment: the rubric, the reward model, one RL step, and determinism (tiny sizes)."""
-
-import dataclasses
+"""Alignment: the rubric, the reward model, one RL step (tiny sizes), and the smoke build's alignment report."""
 
 import numpy as np
 import pytest
 
-from model_export import align, model, sft
-from model_export import world as W
+from model_export import evaluation, model, questions, reward, rl, sft
+from model_export import rubric as rubric_mod
 
 
 @pytest.fixture(scope="module")
 def rubric(world):
-    return align.Rubric(world)
+    return rubric_mod.Rubric(world)
 
 
 def qa(world, kind, name, rel, real=True, year=0):
-    return sft.make_qa(world, kind, name, rel, year=year, real=real)
+    return questions.make_qa(world, kind, name, rel, year=year, real=real)
 
 
 # ---------------------------------------------------------------------------
@@ -70,20 +68,20 @@ def test_rubric_goals_and_multiword_values(world, rubric):
 
 
 def test_canonical_answers_score_full_marks(world, rubric):
-    tune, held, fake_train, fake_eval = sft.split_entities(world, 0.2)
-    qs = sft.all_questions(world, held) + sft.all_questions(world, fake_eval, real=False)
+    tune, held, fake_train, fake_eval = questions.split_entities(world, 0.2)
+    qs = questions.all_questions(world, held) + questions.all_questions(world, fake_eval, real=False)
     assert all(rubric.score(q, q.answer) == 1.0 for q in qs)
 
 
 def test_split_is_disjoint_and_deterministic(world):
-    a = sft.split_entities(world, 0.2, seed=0)
-    assert a == sft.split_entities(world, 0.2, seed=0)
+    a = questions.split_entities(world, 0.2, seed=0)
+    assert a == questions.split_entities(world, 0.2, seed=0)
     tune, held, fake_train, fake_eval = a
     for kind in tune:
         assert not set(tune[kind]) & set(held[kind]) and held[kind]
         assert not set(fake_train[kind]) & set(fake_eval[kind])
-    real = {n for names in sft.entity_names(world).values() for n in names}
-    assert not real & {n for names in sft.fake_names().values() for n in names}
+    real = {n for names in questions.entity_names(world).values() for n in names}
+    assert not real & {n for names in questions.fake_names().values() for n in names}
 
 
 # ---------------------------------------------------------------------------
@@ -94,26 +92,26 @@ def test_reward_model_learns_a_clear_preference(world, tok, tiny):
     """After brief training on synthetic pairs (canonical answer vs rude
     fragment), held-out pairs about other countries are ranked the same way."""
     countries = [c.name for c in world.countries]
-    make = lambda names: [(q, q.answer, "Ugh. " + sft.fragment(q)) for q in
+    make = lambda names: [(q, q.answer, "Ugh. " + questions.fragment(q)) for q in
                           (qa(world, "country", n, "capital") for n in names)]
     pairs, held = make(countries[:60]), make(countries[60:])
     base = model.init_params(tiny, seed=0)
-    rm, hist = align.train_reward(base, tiny, tok, pairs, align.RewardConfig(steps=30, batch_pairs=16, lr=3e-3),
+    rm, hist = reward.train_reward(base, tiny, tok, pairs, reward.RewardConfig(steps=30, batch_pairs=16, lr=3e-3),
                                   log=None)
     assert np.mean(hist["loss"][-5:]) < np.mean(hist["loss"][:5])
-    assert align.pair_accuracy(rm, tiny, tok, held) >= 0.9
+    assert reward.pair_accuracy(rm, tiny, tok, held) >= 0.9
 
 
 def test_reward_backward_matches_finite_differences(world, tok, tiny):
     base = model.init_params(tiny, seed=1, dtype=np.float64)
-    rm = align.reward_init(base, tiny)
+    rm = reward.reward_init(base, tiny)
     rm["reward.w"][...] = np.random.default_rng(0).normal(size=tiny.n_embd)
     q = qa(world, "country", "France", "capital")
     rm["reward.u"][0] = 0.7
-    batch = align.reward_batch(tok, tiny, [q.question] * 2, [q.answer, "Paris."])
+    batch = reward.reward_batch(tok, tiny, [q.question] * 2, [q.answer, "Paris."])
     flat = model.flat_of(rm)
     g = np.zeros_like(flat)
-    align.reward_loss_and_grads(rm, tiny, g, batch, 1)
+    reward.reward_loss_and_grads(rm, tiny, g, batch, 1)
     rng = np.random.default_rng(2)
     n = model.num_params(tiny)
     # backbone weights (reached through the last hidden state and through the
@@ -123,7 +121,7 @@ def test_reward_backward_matches_finite_differences(world, tok, tiny):
         losses = []
         for h in (1e-6, -1e-6):
             flat[i] = old + h
-            losses.append(align.reward_loss_and_grads(rm, tiny, np.zeros_like(flat), batch, 1)[0])
+            losses.append(reward.reward_loss_and_grads(rm, tiny, np.zeros_like(flat), batch, 1)[0])
         flat[i] = old
         # abs: a central difference of float64 losses of size ~1 cannot resolve
         # gradients much below 1e-8 (rounding in the loss, divided by 2h)
@@ -141,14 +139,14 @@ def test_one_rl_step_raises_the_batch_reward(world, tok, tiny):
     ref = sft.copy_params(policy, tiny)
     want = tok.encode(" the")[0]
     reward_fn = lambda qs, replies: np.array([float(" the" in " " + r.lower()) + 0.1 * r.count("e") for r in replies])
-    rc = align.RLConfig(steps=1, prompts=8, samples=8, lr=3e-3, warmup_steps=1, kl_coef=0.0)
-    rl = align.RL(policy, ref, tiny, tok, reward_fn, rc, max_new_tokens=6)
+    rc = rl.RLConfig(steps=1, prompts=8, samples=8, lr=3e-3, warmup_steps=1, kl_coef=0.0)
+    learner = rl.RL(policy, ref, tiny, tok, reward_fn, rc, max_new_tokens=6)
     qs = [qa(world, "country", "France", "capital")] * (rc.prompts * rc.samples)
-    out = rl.step(qs)
+    out = learner.step(qs)
     r = out["reward"]
     assert r.std() > 0
     seqs = [p + a for p, a in zip(out["prompts"], out["ids"])]
-    new = align.token_logprobs(policy, tiny, seqs, [len(p) for p in out["prompts"]], tok.eot_id)
+    new = model.token_logprobs(policy, tiny, seqs, [len(p) for p in out["prompts"]], tok.eot_id)
     ratio = np.exp([n.sum() - sum(o) for n, o in zip(new, out["logps"])])
     assert np.sum(ratio * r) / np.sum(ratio) > r.mean()
     assert want >= 0
@@ -157,67 +155,58 @@ def test_one_rl_step_raises_the_batch_reward(world, tok, tiny):
 def test_rl_with_zero_advantage_changes_nothing_but_adam_state(world, tok, tiny):
     policy = model.init_params(tiny, seed=0)
     before = model.flat_of(policy).copy()
-    rc = align.RLConfig(steps=1, prompts=2, samples=2, lr=1e-2, warmup_steps=1, kl_coef=0.0)
-    rl = align.RL(policy, sft.copy_params(policy, tiny), tiny, tok, lambda qs, rs: np.zeros(len(rs)), rc, 4)
-    rl.step([qa(world, "country", "France", "capital")] * 4)
+    rc = rl.RLConfig(steps=1, prompts=2, samples=2, lr=1e-2, warmup_steps=1, kl_coef=0.0)
+    learner = rl.RL(policy, sft.copy_params(policy, tiny), tiny, tok, lambda qs, rs: np.zeros(len(rs)), rc, 4)
+    learner.step([qa(world, "country", "France", "capital")] * 4)
     np.testing.assert_array_equal(model.flat_of(policy), before)
 
 
 # ---------------------------------------------------------------------------
-# The whole stage
+# The stages, as the smoke build ran them
 
 
-def _smoke(tok, tiny, world):
-    ac = align.ALIGN_PROFILES["smoke"]
-    ac = dataclasses.replace(ac, sft=dataclasses.replace(ac.sft, steps=10), reward=dataclasses.replace(ac.reward, steps=5),
-                             rl=dataclasses.replace(ac.rl, steps=2), pref_prompts=12, pref_eval_prompts=6,
-                             eval_held_in=6, eval_max=8, max_new_tokens=8)
-    replay = np.array(tok.encode(" ".join(W.pretrain_documents(world, "val", 0)[:100])), dtype=np.int64)
-    base = model.init_params(tiny, seed=0)
-    return base, align.align_stages(base, tiny, tok, world, ac, replay, log=None)
+@pytest.fixture(scope="module")
+def smoke_report():
+    import json
+    from model_export.build import ensure_artifacts
+    return json.loads((ensure_artifacts("smoke", log=None) / "report.json").read_text())["align"]
 
 
-def test_align_stages_runs_and_is_deterministic(world, tok, tiny):
-    base, a = _smoke(tok, tiny, world)
-    _, b = _smoke(tok, tiny, world)
-    for k in ("sft", "reward", "rlhf"):
-        assert model.flat_of(a[k]).tobytes() == model.flat_of(b[k]).tobytes()
-    assert not np.array_equal(model.flat_of(a["sft"]), model.flat_of(base))
-    rep = a["report"]
+def test_align_report(smoke_report):
+    rep = smoke_report
     assert set(rep["checkpoints"]) == {"base", "sft", "rlhf"}
     for e in rep["checkpoints"].values():
         assert {"held_in", "held_out", "fake", "rubric"} <= set(e)
         assert 0.0 <= e["fake"]["invented_rate"] <= 1.0
     assert rep["samples"] and {"question", "base", "sft", "rlhf"} <= set(rep["samples"][0])
-    assert len(rep["rl"]["curve"]["kl"]) == 2
+    assert len(rep["rl"]["curve"]["kl"]) == rep["settings"]["rl"]["steps"]
     # the abstention rule's first row is the tuned model as evaluated; abstaining more never raises either figure
     rows = rep["abstention"]["rows"]
     sft_eval = rep["checkpoints"]["sft"]
+    n_fake = sft_eval["fake"]["questions"]
     assert rows[0]["invented_rate"] == sft_eval["fake"]["invented_rate"]
     assert rows[0]["held_out_accuracy"] == (sft_eval["held_out"]["accuracy"] or 0.0)
     for before, after in zip(rows, rows[1:]):
         assert after["invented_rate"] <= before["invented_rate"]
         assert after["held_out_accuracy"] <= before["held_out_accuracy"]
-        assert after["invented_rate"] <= rows[0]["invented_rate"] * (1 - after["share"]) + 1 / 8 + 1e-9
+        assert after["invented_rate"] <= rows[0]["invented_rate"] * (1 - after["share"]) + 1 / n_fake + 1e-9
         if "first_token" in after:  # the same rule on the probe's score: also only ever abstains more
             assert after["first_token"]["invented_rate"] <= rows[0]["invented_rate"]
             assert after["first_token"]["held_out_accuracy"] <= rows[0]["held_out_accuracy"]
     assert set(rep["abstention"]["auc"]) == {"confidence", "first_token"}
     assert all(v is None or 0.0 <= v <= 1.0 for v in rep["abstention"]["auc"].values())
-    import json
-    json.dumps(rep)  # the build writes it into report.json
 
 
 def test_auc_and_probe():
     """auc counts ordered (positive, negative) pairs, ties half; the probe
     separates what a line separates, and scores new points the same way."""
-    assert align.auc(np.array([3.0, 2.0, 1.0, 0.0]), np.array([True, True, False, False])) == 1.0
-    assert align.auc(np.array([0.0, 1.0]), np.array([True, False])) == 0.0
-    assert align.auc(np.array([1.0, 1.0]), np.array([True, False])) == 0.5
-    assert np.isnan(align.auc(np.array([1.0]), np.array([True])))
+    assert evaluation.auc(np.array([3.0, 2.0, 1.0, 0.0]), np.array([True, True, False, False])) == 1.0
+    assert evaluation.auc(np.array([0.0, 1.0]), np.array([True, False])) == 0.0
+    assert evaluation.auc(np.array([1.0, 1.0]), np.array([True, False])) == 0.5
+    assert np.isnan(evaluation.auc(np.array([1.0]), np.array([True])))
     rng = np.random.default_rng(0)
     X = rng.normal(size=(400, 5)) * [1, 1, 1, 1, 100]   # scales differ: the probe standardises
     y = (X[:, 0] - X[:, 1] > 0).astype(float)
-    score = align.fit_probe(X, y)
+    score = evaluation.fit_probe(X, y)
     X_new = rng.normal(size=(200, 5)) * [1, 1, 1, 1, 100]
-    assert align.auc(score(X_new), X_new[:, 0] - X_new[:, 1] > 0) > 0.98
+    assert evaluation.auc(score(X_new), X_new[:, 0] - X_new[:, 1] > 0) > 0.98

@@ -1,9 +1,11 @@
 """The build cache and the artifacts (the run file's own tests: test_run.py)."""
 
 import json
+import shutil
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,22 +76,73 @@ def test_profile_from_environment(smoke_dir, monkeypatch):
         build.resolve_profile("nonexistent")
 
 
-def test_cache_key_covers_every_module_the_build_imports():
-    """BUILD_MODULES must list every model_export module the build can reach."""
-    code = ("import sys, importlib; from model_export import build\n"
-            "for m in build.BUILD_MODULES: importlib.import_module('model_export.' + m)\n"
-            "print(' '.join(sorted(n.split('.')[1] for n in sys.modules if n.startswith('model_export.'))))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=build.ROOT)
-    assert set(out.stdout.split()) <= set(build.BUILD_MODULES)
+def test_stage_keys_cover_every_module_the_stage_imports():
+    """A stage's key hashes its code_files: they must include every model_export
+    module that importing the stage loads, and nothing outside model_export (an
+    edit under docs/ or snippets/ retrains nothing)."""
+    for stage in build.STAGES:
+        code = (f"import sys; import model_export.stages.{stage}\n"
+                "print(' '.join(sorted(m.__file__ for n, m in sys.modules.items() if n.startswith('model_export.')"
+                " and getattr(m, '__file__', None))))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=build.ROOT)
+        files = set(build.code_files(stage))
+        loaded = {Path(f) for f in out.stdout.split() if not f.endswith("__init__.py")}
+        assert loaded <= files, (stage, sorted(str(p) for p in loaded - files))
+        assert all(build.CODE_DIR in p.parents for p in files), stage
 
 
-def test_page_checkpoint_list_matches_the_build():
-    """model-runtime.js keeps a fallback list of checkpoints for when report.json
-    lists none; it must name the same files with the same labels as the build."""
-    import re
-    js = (build.CODE_DIR.parent / "docs/javascripts/model-runtime.js").read_text()
-    block = js[js.index("export const CHECKPOINTS"):]
-    block = block[:block.index("];")]
-    listed = [dict(zip(("name", "file", "label"), m)) for m in
-              re.findall(r'name: "([^"]+)", file: "([^"]+)", label: "([^"]+)"', block)]
-    assert listed == [{k: c[k] for k in ("name", "file", "label")} for c in build.CHECKPOINTS]
+# The layers, lowest first: a module imports only from its own layer and those below.
+LAYERS = {
+    "core": {"model", "train", "decoding", "tokenizer", "export", "schema", "grammar", "constrain",
+             "safetensors", "run", "checkpoints"},
+    "data": {"world", "chat", "questions", "agent"},
+    "stage": {"abilities", "sft", "rubric", "preferences", "reward", "rl", "evaluation", "agent_train"},
+    "pipeline": {"config", "build"},
+}
+
+
+def test_modules_import_only_downward():
+    modules = {p.stem for p in build.CODE_DIR.glob("*.py")} - {"__init__"}
+    layer_of = {m: n for n, (_, ms) in enumerate(LAYERS.items()) for m in ms}
+    assert modules == set(layer_of), f"a module without a layer: {sorted(modules ^ set(layer_of))}"
+    for m in modules:
+        for dep in build.imported_files(build.CODE_DIR / f"{m}.py"):
+            name = "stages" if dep.parent.name == "stages" else dep.stem
+            assert name != "stages" and layer_of[name] <= layer_of[m], f"{m} imports {name}, a layer above it"
+    for stage in build.STAGES:  # stages import anything below the pipeline, never the pipeline
+        for dep in build.imported_files(build.CODE_DIR / "stages" / f"{stage}.py"):
+            assert dep.stem not in LAYERS["pipeline"], f"stages/{stage}.py imports {dep.stem}"
+
+
+def test_each_stage_hashes_only_its_own_code():
+    """Pre-training's key does not read the tuning code; RL's module is read by RL alone."""
+    code = {stage: {p.stem for p in build.code_files(stage)} for stage in build.STAGES}
+    assert not code["pretrain"] & {"sft", "rubric", "preferences", "reward", "rl", "evaluation", "agent_train"}
+    assert [s for s in build.STAGES if "rl" in code[s]] == ["rl"]
+    assert "export" in code["export"] and "run" in code["export"]  # the shipped files' code
+
+
+def test_a_change_to_the_rl_module_reruns_rl_alone(tmp_path):
+    """A copy of the project's code, built with the smoke profile; then a
+    statement that changes nothing is appended to rl.py: only the rl stage runs,
+    its policy is bit for bit the same, so the finished folder is the same one.
+    A comment reruns nothing at all."""
+    shutil.copytree(build.CODE_DIR, tmp_path / "model_export", ignore=shutil.ignore_patterns("__pycache__"))
+    cmd = [sys.executable, "-m", "model_export.build", "--profile", "smoke"]
+    first = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "(9 of 9 stages ran)" in first.stderr
+    # progress a newcomer can follow: each stage's start and end, training lines with the time left
+    for n, stage in enumerate(build.STAGES, 1):
+        assert f"stage {n}/9: {stage} ..." in first.stderr and f"stage {n}/9: {stage} done in" in first.stderr
+    assert "pretrain step 1/" in first.stderr and " s left" in first.stderr
+    assert first.stderr.rstrip().splitlines()[-2].startswith("[build smoke] stages: corpus ")
+    with open(tmp_path / "model_export" / "rl.py", "a") as f:
+        f.write("\nUNUSED = 0\n")
+    second = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "(1 of 9 stages ran)" in second.stderr and "rl done in" in second.stderr, second.stderr
+    assert second.stdout.split()[0] == first.stdout.split()[0]
+    with open(tmp_path / "model_export" / "rl.py", "a") as f:
+        f.write("# a comment\n")
+    third = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=True)
+    assert "stage" not in third.stderr  # all cached: not a line of progress
+    assert third.stdout.split()[0] == first.stdout.split()[0]

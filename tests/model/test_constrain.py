@@ -1,4 +1,4 @@
-"""Schema-constrained decoding (model_export/constrain.py)."""
+"""Schema-constrained decoding (model_export/schema.py, grammar.py, constrain.py)."""
 
 import itertools
 import json
@@ -10,8 +10,10 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from model_export.constrain import (ConstrainedDecoder, SchemaError, compile_schema, generate,
-                                    normalize_schema, validate)
+from model_export.constrain import ConstrainedDecoder, generate
+from model_export.grammar import compile_schema
+from model_export.schema import SchemaError, normalize_schema, validate
+from model_export.decoding import XorShift
 from model_export.tokenizer import Tokenizer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -621,7 +623,7 @@ def test_a_thousand_sampled_tool_calls_parse_and_validate():
         def logits_fn(ids):
             return bias + rng.normal(size=SMALL.vocab_size) * 3
 
-        out = generate(logits_fn, d, rng, temperature, max_tokens=40)
+        out = generate(logits_fn, d, XorShift(k), temperature, max_tokens=40)
         assert len(out["ids"]) <= 40
         assert validate(out["value"], TOOL_SCHEMA) == [], out["text"]
         assert out["text"].startswith('{"tool": "')
@@ -634,7 +636,7 @@ def test_greedy_generation_and_the_playground_example():
     d = ConstrainedDecoder(compile_schema(schema), SMALL)
     logits = np.zeros(SMALL.vocab_size)
     logits[ord("7")] = 5.0  # a model that loves the digit 7 and nothing else
-    out = generate(lambda ids: logits, d, np.random.default_rng(0), 0.0, max_tokens=30)
+    out = generate(lambda ids: logits, d, XorShift(0), 0.0, max_tokens=30)
     assert validate(out["value"], schema) == [] and len(out["ids"]) <= 30
     assert "77" in out["text"]
 

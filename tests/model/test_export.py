@@ -99,8 +99,8 @@ def test_parity_real_text(smoke_dir):
 def test_reward_model_parity():
     """The reward model (backbone + head reading the last hidden state and the
     answer's mean log-probability) gives onnxruntime's reward and confidence."""
-    from model_export import align
-    rm = align.reward_init(model.init_params(TINY, seed=0), TINY)
+    from model_export import reward
+    rm = reward.reward_init(model.init_params(TINY, seed=0), TINY)
     flat = model.flat_of(rm)
     rng = np.random.default_rng(3)
     flat += rng.normal(size=flat.shape).astype(np.float32) * 0.2
@@ -121,7 +121,7 @@ def test_reward_model_parity():
         return x, y, avg, np.full(rows, T - 1)
 
     batches = [batch(1, 2, [1]), batch(1, 9, [4]), batch(3, TINY.block_size, [1, 10, 23])]
-    assert export.reward_parity(sess, rm, TINY, batches) < 1e-4
+    assert export.reward_parity(sess, lambda b: reward.reward_forward(rm, TINY, b)[0:3:2], batches) < 1e-4
     # the confidence really is the answer's mean log-probability
     x, _, avg, _ = batches[1]
     logits = model.forward(rm, TINY, x)["logits"][0].astype(np.float64)
@@ -144,7 +144,7 @@ def test_onnx_holds_the_parameter_files_numbers(smoke_dir):
         init = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(smoke_dir / onnx_file)).graph.initializer}
         tensors, meta = safetensors.load(smoke_dir / onnx_file.replace(".onnx", ".safetensors"))
         cfg = model.GPTConfig(**json.loads(meta["config"]))
-        C, scale = cfg.n_embd, 1 / math.sqrt(cfg.head_dim)
+        scale = 1 / math.sqrt(cfg.head_dim)
         for name, t in tensors.items():
             if name.endswith("attn.w_qkv") or name.endswith("attn.b_qkv"):
                 p = name.rsplit("_", 1)[0]                          # "h0.attn.w" or "h0.attn.b"

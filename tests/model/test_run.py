@@ -15,8 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from model_export import build, export, model, safetensors, sft
+from model_export import build, decoding, export, model, safetensors
+from model_export.chat import encode_prompt
 from model_export.build import ensure_artifacts
+from model_export.checkpoints import CHECKPOINTS
+from model_export.stages.export import RUN_EXAMPLES
 from model_export.tokenizer import Tokenizer
 
 TINY = model.GPTConfig(vocab_size=300, n_layer=2, n_embd=16, n_head=2, block_size=24)
@@ -104,7 +107,7 @@ def test_safetensors_library_reads_our_files(tmp_path):
 
 
 def test_checkpoint_files_hold_weights_config_and_tokenizer(smoke_dir, smoke_tok):
-    for ck in build.CHECKPOINTS:
+    for ck in CHECKPOINTS:
         params, cfg = model.load_params(smoke_dir / ck["params"])
         tensors, meta = safetensors.load(smoke_dir / ck["safetensors"])
         assert list(tensors) == list(model.param_shapes(cfg))
@@ -139,7 +142,7 @@ def test_chat_ids_are_the_tuned_models_format(run, smoke_dir, smoke_tok):
     tok = run.Model(smoke_dir / "model_sft.safetensors").tokenizer
     for q in QUESTIONS:
         ids = run.chat_ids(tok, q)
-        assert ids == sft.encode_prompt(smoke_tok, q)
+        assert ids == encode_prompt(smoke_tok, q)
         assert ids[0] == smoke_tok.special_ids["<|user|>"] and ids[-1] == smoke_tok.special_ids["<|assistant|>"]
     # typed as a plain prompt, the markers are ordinary characters (what the old run file did)
     assert smoke_tok.special_ids["<|user|>"] not in run.encode(tok, "<|user|>Hi<|assistant|>")
@@ -184,7 +187,7 @@ def test_run_file_logits_equal_numpy_and_onnx_random_weights(run, tmp_path, smok
 
 
 def test_run_file_logits_equal_numpy_and_onnx_smoke(run, smoke_dir, smoke_tok):
-    for ck in build.CHECKPOINTS:
+    for ck in CHECKPOINTS:
         params, cfg = model.load_params(smoke_dir / ck["params"])
         rf = run.Model(smoke_dir / ck["safetensors"])
         assert rf.block_size == cfg.block_size and rf.eot_id == smoke_tok.eot_id
@@ -195,12 +198,12 @@ def test_run_file_logits_equal_numpy_and_onnx_smoke(run, smoke_dir, smoke_tok):
 
 
 def test_greedy_text_equals_numpy(run, smoke_dir, smoke_tok):
-    for ck in build.CHECKPOINTS:
+    for ck in CHECKPOINTS:
         params, cfg = model.load_params(smoke_dir / ck["params"])
         rf = run.Model(smoke_dir / ck["safetensors"])
-        prompts = [smoke_tok.encode(p) for p in PROMPTS] + [sft.encode_prompt(smoke_tok, q) for q in QUESTIONS]
+        prompts = [smoke_tok.encode(p) for p in PROMPTS] + [encode_prompt(smoke_tok, q) for q in QUESTIONS]
         for ids in prompts:
-            want = model.generate_greedy(params, cfg, ids, 20, stop_id=smoke_tok.eot_id)
+            want = decoding.generate(params, cfg, [ids], 20, smoke_tok.eot_id)[0]
             assert run.generate(rf, ids, 20) == want, (ck["name"], smoke_tok.decode(ids))
 
 
@@ -208,11 +211,11 @@ def test_build_checked_the_run_file(smoke_dir):
     rep = json.loads((smoke_dir / "report.json").read_text())["run_file"]
     assert rep["tolerance"] == 1e-4 and rep["max_abs_diff_vs_numpy"] < 1e-4 and rep["max_abs_diff_vs_onnx"] < 1e-4
     assert rep["lines"] == len((smoke_dir / "run.py").read_text().splitlines())
-    assert {c["checkpoint"] for c in rep["greedy"]} == {ck["name"] for ck in build.CHECKPOINTS}
+    assert {c["checkpoint"] for c in rep["greedy"]} == {ck["name"] for ck in CHECKPOINTS}
     assert all(c["same_as_numpy"] for c in rep["greedy"])
     assert rep["safetensors_bytes"] == {ck["safetensors"]: (smoke_dir / ck["safetensors"]).stat().st_size
-                                        for ck in build.CHECKPOINTS}
-    assert [e["args"] for e in rep["examples"]] == build.RUN_EXAMPLES
+                                        for ck in CHECKPOINTS}
+    assert [e["args"] for e in rep["examples"]] == RUN_EXAMPLES
     for example in rep["examples"]:  # the captured output is what the command prints now
         assert cli(smoke_dir, *example["args"]).stdout == example["output"]
 
@@ -226,12 +229,39 @@ def test_context_window_slides(run, smoke_dir):
 
 
 def test_sampling_filters(run):
-    rng = np.random.default_rng(0)
+    rng = run.XorShift(0)
     logits = np.log(np.array([0.5, 0.3, 0.15, 0.05]))
     assert run.sample(logits, rng, temperature=0) == 0
     assert {run.sample(logits, rng, 1.0, top_k=2) for _ in range(200)} == {0, 1}
     assert {run.sample(logits, rng, 1.0, top_p=0.75) for _ in range(200)} == {0, 1}
     assert {run.sample(logits, rng, 1.0, top_p=0.5) for _ in range(50)} == {0}
+
+
+def test_sampler_is_decoding_py(run):
+    """run.py's own compact sampler and random numbers give what the build's decoding.py gives."""
+    r = np.random.default_rng(1)
+    for t in range(2000):
+        V = int(r.integers(2, 600))
+        logits = r.normal(0, r.uniform(0.1, 8), V).astype(np.float32)
+        if t % 5 == 0:
+            logits[r.integers(0, V, V // 2)] = logits[0]                     # ties
+        temperature = float(r.choice([0.0, 0.01, 0.3, 0.7, 1.0, 1.5, 3.0]))
+        top_k, top_p = int(r.choice([0, 1, 2, 5, 40, 1000])), float(r.choice([1.0, 0.999, 0.9, 0.5, 0.1]))
+        seed = int(r.integers(0, 2 ** 63))
+        want = decoding.sample(logits, decoding.XorShift(seed), temperature, top_k, top_p)
+        assert run.sample(logits, run.XorShift(seed), temperature, top_k, top_p) == want, t
+    a, b = run.XorShift(2 ** 64 - 2), decoding.XorShift(2 ** 64 - 2)
+    assert [a.random() for _ in range(1000)] == [b.random() for _ in range(1000)]
+
+
+def test_sampled_text_is_reproducible(run, smoke_dir, smoke_tok):
+    rf = run.Model(smoke_dir / "model.safetensors")
+    params, cfg = model.load_params(smoke_dir / "params.npz")
+    ids = smoke_tok.encode("The capital of France is")
+    got = run.generate(rf, ids, 16, temperature=1.0, top_k=40, seed=3)
+    assert got == run.generate(rf, ids, 16, temperature=1.0, top_k=40, seed=3)
+    assert got == decoding.generate(params, cfg, [ids], 16, smoke_tok.eot_id, temperature=1.0, top_k=40,
+                                    rng=decoding.XorShift(3))[0]
 
 
 # ---------------------------------------------------------------------------
@@ -241,13 +271,13 @@ def test_sampling_filters(run):
 def test_cli_prompt_and_chat(smoke_dir, smoke_tok):
     params, cfg = model.load_params(smoke_dir / "params.npz")
     prompt = "The capital of France is"
-    want = prompt + smoke_tok.decode(model.generate_greedy(params, cfg, smoke_tok.encode(prompt), 12,
-                                                           stop_id=smoke_tok.eot_id))
+    want = prompt + smoke_tok.decode(decoding.generate(params, cfg, [smoke_tok.encode(prompt)], 12,
+                                                       smoke_tok.eot_id)[0])
     assert cli(smoke_dir, "model.safetensors", prompt, "--max-new-tokens", "12").stdout == want + "\n"
     sft_params, _ = model.load_params(smoke_dir / "params_sft.npz")
     q = "What is the capital of Norway?"
-    answer = smoke_tok.decode(model.generate_greedy(sft_params, cfg, sft.encode_prompt(smoke_tok, q), 40,
-                                                    stop_id=smoke_tok.eot_id))
+    answer = smoke_tok.decode(decoding.generate(sft_params, cfg, [encode_prompt(smoke_tok, q)], 40,
+                                                smoke_tok.eot_id)[0])
     assert cli(smoke_dir, "model_sft.safetensors", "--chat", q).stdout == answer + "\n"
     # an empty prompt starts a new document, as the generation lab does
     assert cli(smoke_dir, "model.safetensors", "", "--max-new-tokens", "3").returncode == 0
@@ -263,6 +293,7 @@ def test_cli_sampling_is_repeatable_with_a_seed(smoke_dir):
     (["model.safetensors"], "give a prompt"),
     (["model.safetensors", "Hi", "--chat", "Hi?"], "not both"),
     (["model.safetensors", "Hi", "--temperature", "-1"], "--temperature"),
+    (["model.safetensors", "Hi", "--seed", "-1"], "--seed"),
     (["model.onnx", "Hi"], "not a .safetensors parameter file"),
     (["tokenizer.json", "Hi"], "not a .safetensors parameter file"),
     (["missing.safetensors", "Hi"], "No such file"),

@@ -5,7 +5,8 @@ import random
 import numpy as np
 import pytest
 
-from model_export import model, sft, train
+from model_export import decoding, model, questions, sft, train
+from model_export.chat import encode_pair, encode_prompt
 from model_export import world as W
 
 
@@ -15,10 +16,10 @@ def replay(tok, world):
 
 
 def test_chat_format_and_canonical_answer(world, tok):
-    q = sft.make_qa(world, "country", "France", "capital")
+    q = questions.make_qa(world, "country", "France", "capital")
     assert q.question == "What is the capital of France?"
     assert q.answer == W.TEMPLATES["capital"][0].format(country="France", capital="Paris")
-    ids, mask = sft.encode_pair(tok, q.question, q.answer)
+    ids, mask = encode_pair(tok, q.question, q.answer)
     text = tok.decode(ids)
     assert text == "<|user|>What is the capital of France?<|assistant|>The capital of France is Paris.<|endoftext|>"
     # the mask covers exactly the response and its end token
@@ -28,16 +29,16 @@ def test_chat_format_and_canonical_answer(world, tok):
 
 
 def test_questions_cover_relations_and_phrasings(world):
-    tune, held, *_ = sft.split_entities(world, 0.2)
-    qs = sft.all_questions(world, held, phrasings="all")
-    assert {q.relation for q in qs} == set(sft.QUESTIONS)
+    tune, held, *_ = questions.split_entities(world, 0.2)
+    qs = questions.all_questions(world, held, phrasings="all")
+    assert {q.relation for q in qs} == set(questions.QUESTIONS)
     assert len({q.question for q in qs if q.relation == "capital" and q.entity == held["country"][0]}) >= 4
-    fake = sft.all_questions(world, sft.fake_names(), real=False)
+    fake = questions.all_questions(world, questions.fake_names(), real=False)
     assert all(not q.real and q.answer.startswith("I don't know") for q in fake)
 
 
 def test_demonstrations_only_use_tuning_entities(world):
-    tune, held, fake_train, fake_eval = sft.split_entities(world, 0.2)
+    tune, held, fake_train, fake_eval = questions.split_entities(world, 0.2)
     sampler = sft.DemoSampler(world, tune, fake_train, sft.SFTConfig())
     rng = random.Random(0)
     demos = [sampler.demo(rng) for _ in range(2000)]
@@ -53,7 +54,7 @@ def test_demonstrations_only_use_tuning_entities(world):
 def test_sft_loss_is_masked_to_responses(world, tok, tiny):
     """Prompt positions carry zero weight: changing what they would predict
     leaves the gradient exactly unchanged; changing a response target does not."""
-    tune, _, fake_train, _ = sft.split_entities(world, 0.2)
+    tune, _, fake_train, _ = questions.split_entities(world, 0.2)
     sc = sft.SFTConfig(batch_rows=4, replay_rows=0)
     sampler = sft.DemoSampler(world, tune, fake_train, sc)
     x, y, w = sft.sft_batch(tok, sampler, random.Random(0), np.random.default_rng(0), sc, tiny.block_size, None)
@@ -78,7 +79,7 @@ def test_sft_loss_is_masked_to_responses(world, tok, tiny):
 
 
 def test_replay_share_of_the_loss(world, tok, tiny, replay):
-    tune, _, fake_train, _ = sft.split_entities(world, 0.2)
+    tune, _, fake_train, _ = questions.split_entities(world, 0.2)
     sc = sft.SFTConfig(batch_rows=4, replay_rows=2, replay_weight=0.25)
     sampler = sft.DemoSampler(world, tune, fake_train, sc)
     x, y, w = sft.sft_batch(tok, sampler, random.Random(0), np.random.default_rng(0), sc, tiny.block_size, replay)
@@ -87,7 +88,7 @@ def test_replay_share_of_the_loss(world, tok, tiny, replay):
 
 
 def _tune(world, tok, tiny, replay, steps=40, seed=0):
-    tune, _, fake_train, _ = sft.split_entities(world, 0.2)
+    tune, _, fake_train, _ = questions.split_entities(world, 0.2)
     sc = sft.SFTConfig(steps=steps, batch_rows=6, replay_rows=2, lr=3e-3, warmup_steps=5, workers=1, seed=seed)
     base = model.init_params(tiny, seed=0)
     return base, *sft.sft_train(base, tiny, tok, world, tune, fake_train, sc, replay, log=None)
@@ -104,13 +105,13 @@ def test_sft_loss_goes_down_and_is_deterministic(world, tok, tiny, replay):
 
 def test_batched_generation_matches_one_at_a_time(world, tok, tiny):
     params = model.init_params(tiny, seed=3)
-    qs = [sft.make_qa(world, "country", c.name, "capital").question for c in world.countries[:12]]
-    prompts = [sft.encode_prompt(tok, q) for q in qs]
-    batched = sft.generate(params, tiny, prompts, 8, tok.eot_id)
+    qs = [questions.make_qa(world, "country", c.name, "capital").question for c in world.countries[:12]]
+    prompts = [encode_prompt(tok, q) for q in qs]
+    batched = decoding.generate(params, tiny, prompts, 8, tok.eot_id)
     for p, out in zip(prompts, batched):
-        assert out == model.generate_greedy(params, tiny, p, 8, stop_id=tok.eot_id)
-    a = sft.generate(params, tiny, prompts, 8, tok.eot_id, temperature=1.0, rng=np.random.default_rng(0))
-    b = sft.generate(params, tiny, prompts, 8, tok.eot_id, temperature=1.0, rng=np.random.default_rng(0))
+        assert out == decoding.generate(params, tiny, [p], 8, tok.eot_id)[0]
+    a = decoding.generate(params, tiny, prompts, 8, tok.eot_id, temperature=1.0, rng=decoding.XorShift(0))
+    b = decoding.generate(params, tiny, prompts, 8, tok.eot_id, temperature=1.0, rng=decoding.XorShift(0))
     assert a == b
 
 
