@@ -278,13 +278,19 @@ class Tee:
     every line that is not rewritten."""
 
     def __init__(self, console, logfile):
-        self.console, self.logfile = console, logfile
+        self.console, self.logfile, self.line = console, logfile, ""
 
     def write(self, s):
         if self.console is not None:
             self.console.write(s)
-        if not s.endswith("\r"):
-            self.logfile.write(s)
+        # print() writes a line's text and its end separately: keep the text until
+        # the end arrives, then write it on "\n" and drop it on "\r" (a live line)
+        self.line += s
+        while "\n" in self.line or "\r" in self.line:
+            cut = min(i for i in (self.line.find("\n"), self.line.find("\r")) if i >= 0)
+            if self.line[cut] == "\n":
+                self.logfile.write(self.line[:cut + 1])
+            self.line = self.line[cut + 1:]
 
     def flush(self):
         if self.console is not None:

@@ -146,3 +146,21 @@ def test_a_change_to_the_rl_module_reruns_rl_alone(tmp_path):
     third = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, check=True)
     assert "stage" not in third.stderr  # all cached: not a line of progress
     assert third.stdout.split()[0] == first.stdout.split()[0]
+
+
+def test_stage_log_keeps_whole_lines_and_drops_live_ones():
+    """On a terminal, training rewrites one live line with "\\r"; the stage's log file
+    gets the lines that end with "\\n", whole (print writes a line's end separately)."""
+    import io
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    console, logfile = Terminal(), io.StringIO()
+    tee = build.Tee(console, logfile)
+    assert tee.isatty() and not build.Tee(None, io.StringIO()).isatty()
+    for text, end in (("step 1", "\r"), ("step 2", "\r"), ("step 3", "\n"), ("[sft] done", "\n")):
+        print(text, end=end, file=tee)
+    assert logfile.getvalue() == "step 3\n[sft] done\n"
+    assert console.getvalue() == "step 1\rstep 2\rstep 3\n[sft] done\n"
