@@ -341,7 +341,9 @@ def ensure_artifacts(profile: str | None = None, force: bool = False, log=sys.st
 def build(prof: Profile, force: bool = False, log=sys.stderr) -> Path:
     say = (lambda msg: print(f"[build {prof.name}] {msg}", file=log, flush=True)) if log is not None else (lambda m: None)
     t_start = time.perf_counter()
-    code = {stage: code_digest(stage) for stage in STAGES if stage_module(stage)}  # the code this process runs
+    for stage in STAGES:  # import every stage now: the code digests below are of the code this process runs
+        stage_module(stage)
+    code = {stage: code_digest(stage) for stage in STAGES}
     done: dict[str, tuple[Path, dict]] = {}
     ran: dict[str, float] = {}
     for n, stage in enumerate(STAGES, 1):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from model_export import model, rl
+from model_export import model, rl, sft
 from model_export.preferences import prompt_pool
 from model_export.reward import load_reward_model
 from model_export.rubric import Rubric
@@ -26,7 +26,7 @@ def run(ctx) -> None:
     tune, _, fake_train, _ = entity_split(s)
     pool = prompt_pool(world, tune, fake_train, 4000, s["rl"].fake_fraction, f"rl-{s['split_seed']}")
     params_sft = common.params(ctx, "sft")
-    policy = model.load_params(ctx.inputs["sft"] / "params.npz")[0]   # a second copy: the one RL changes
+    policy = sft.copy_params(params_sft, config)   # a second copy: the one RL changes
     rm = load_reward_model(ctx.inputs["reward"] / "params.npz")
     curve = rl.rl_train(policy, params_sft, rm, config, tok, pool, Rubric(world), s["rl"], s["max_new_tokens"],
                         workers=s["workers"], log=ctx.log)
