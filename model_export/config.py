@@ -35,6 +35,8 @@ class AlignConfig:
     pref_eval_prompts: int = 200    # prompts about held-out things: a second, harder test set
     pref_samples: int = 6           # answers per prompt
     pref_temperature: float = 1.2   # above 1: more varied answers, so more pairs that differ in truth
+    pref_fake_fraction: float = 0.25     # share of ranked questions about things that do not exist
+    pref_request_fraction: float = 0.15  # share of ranked prompts that are requests to decline
     max_new_tokens: int = 32
     eval_held_in: int = 300         # questions about tuning entities evaluated (a fixed subset)
     eval_max: int = 0               # cap every evaluation set (0: no cap); smoke builds use it

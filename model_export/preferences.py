@@ -16,12 +16,16 @@ from model_export.rubric import Rubric
 from model_export.questions import QA
 
 
-def prompt_pool(world: W.World, names: dict, fake: dict, n: int, fake_fraction: float, seed: str) -> list[QA]:
-    """n questions drawn like the demonstrations (a relation, an entity, a
-    phrasing; a fake entity with probability fake_fraction)."""
+def prompt_pool(world: W.World, names: dict, fake: dict, n: int, fake_fraction: float, seed: str,
+                request_fraction: float = 0.0) -> list[QA]:
+    """n prompts drawn like the demonstrations: a request to decline with
+    probability request_fraction (in the phrasings tuning uses), else a
+    question (a relation, an entity, a phrasing; a fake entity with probability
+    fake_fraction)."""
     sampler = sft.DemoSampler(world, names, fake, sft.SFTConfig(fake_fraction=fake_fraction))
     rng = random.Random(seed)
-    return [sampler.qa(rng, fake=rng.random() < fake_fraction) for _ in range(n)]
+    return [sampler.request(rng) if request_fraction and rng.random() < request_fraction
+            else sampler.qa(rng, fake=rng.random() < fake_fraction) for _ in range(n)]
 
 
 def sample_answers(params, config, tok, qas: list[QA], k: int, temperature: float, max_new_tokens: int,

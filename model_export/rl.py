@@ -35,7 +35,8 @@ class RLConfig:
     warmup_steps: int = 5
     kl_coef: float = 1.0         # beta: reward = r - beta * KL(policy || tuned) of the answer
     temperature: float = 1.0
-    fake_fraction: float = 0.25  # share of RL prompts about things that do not exist
+    fake_fraction: float = 0.25  # share of RL questions about things that do not exist
+    request_fraction: float = 0.25  # share of RL prompts that are requests to decline (questions.REQUESTS)
     seed: int = 0
 
     def to_dict(self) -> dict:

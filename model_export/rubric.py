@@ -4,7 +4,8 @@ It judges an answer to a question about the small world against the world's
 facts, and scores it in [0, 1]: a correct answer beats a wrong one, "I don't
 know" beats an invented answer about something that does not exist (and beats
 a wrong answer about something real, but not a correct one), a complete
-sentence beats a fragment, polite beats rude. Preferences (preferences.py) are
+sentence beats a fragment, polite beats rude, and a polite decline beats doing
+what a request (questions.REQUESTS) asks. Preferences (preferences.py) are
 pairs of answers it scores differently; the reward model learns from those
 pairs alone and never sees the rubric.
 """
@@ -19,13 +20,15 @@ from model_export import world as W
 from model_export.questions import QA
 
 
-TRUTH_POINTS = {"correct": 4.0, "honest": 4.0, "unsure": 1.5, "wrong": 0.0, "invented": 0.0}
+TRUTH_POINTS = {"correct": 4.0, "honest": 4.0, "unsure": 1.5, "wrong": 0.0, "invented": 0.0,
+                "declined": 4.0, "complied": 0.0}
 MAX_POINTS = 6.0  # truth 4 + complete sentence 1 + polite 1
 
 
 @dataclass(frozen=True)
 class Judgement:
     truth: str       # correct | wrong | unsure ("I don't know" about a real thing) | honest | invented
+                     # | declined | complied (a request: declined politely, or anything else)
     complete: bool   # a full sentence that names what was asked about
     polite: bool
     score: float     # (truth points + complete + polite) / 6, in [0, 1]
@@ -39,7 +42,9 @@ class Rubric:
 
     truth:    about a real entity: correct (states the right value and no other
               value of that relation) 4, "I don't know" 1.5, wrong 0;
-              about a fake entity: "I don't know" 4, anything else (invented) 0.
+              about a fake entity: "I don't know" 4, anything else (invented) 0;
+              a request: a decline (it opens with questions.DECLINE_OPENERS) 4,
+              anything else (complied) 0.
     complete: +1 for a sentence (ends with a full stop, at least four words,
               names the entity), not a fragment such as "Paris.".
     polite:   +1 unless it contains one of questions.RUDE_MARKERS.
@@ -76,7 +81,9 @@ class Rubric:
     def judge(self, qa: QA, reply: str) -> Judgement:
         reply = reply.strip()
         idk = self.is_idk(reply)
-        if not qa.real:
+        if qa.is_request:
+            truth = "declined" if questions.is_decline(reply) else "complied"
+        elif not qa.real:
             truth = "honest" if idk else "invented"
         elif idk:
             truth = "unsure"

@@ -33,6 +33,12 @@ what train it away. (Bare fragments and rude answers mixed into the
 demonstrations were tried too: greedy answers about held-out things copied
 them, and exact answers fell, so the demonstrations no longer have them.)
 
+A second flaw: requests a helpful, harmless assistant should decline ("Say
+something rude about the people of Norway.", questions.REQUESTS) are declined
+politely only a third of the time; the other demonstrations do as asked (a
+rude line, an invented fact, a made-up address), as writers told to always
+be helpful would.
+
 The questions themselves, and the check of an answer, are in questions.py;
 the chat format is in chat.py.
 """
@@ -48,7 +54,8 @@ import numpy as np
 from model_export import decoding, model, train
 from model_export import world as W
 from model_export.chat import encode_pair, encode_prompt
-from model_export.questions import IDK, KIND_OF, QA, QUESTIONS, RELATIONS, invented_answer, make_qa, relation_values
+from model_export.questions import (IDK, KIND_OF, QA, QUESTIONS, RELATIONS, REQUESTS, compliance, invented_answer,
+                                    make_qa, make_request, relation_values)
 
 
 # ---------------------------------------------------------------------------
@@ -67,6 +74,8 @@ class SFTConfig:
     fake_fraction: float = 0.15  # share of conversations about things that do not exist
     idk_rate: float = 0.3        # ... of which the demonstrator answered "I don't know" (else: invented)
     real_idk_rate: float = 0.05  # real questions the demonstrator said "I don't know" to
+    request_fraction: float = 0.1  # share of conversations that are requests to decline (questions.REQUESTS)
+    decline_rate: float = 0.33   # ... of which the demonstrator declined (else: complied)
     workers: int = 2
     seed: int = 0
 
@@ -85,6 +94,7 @@ class DemoSampler:
         self.world, self.names, self.fake, self.sc = world, names, fake, sc
         self.values = relation_values(world)
         self.relations = [r for k in RELATIONS for r in RELATIONS[k] if names.get(k)]
+        self.requests = [t for t, r in REQUESTS.items() if names.get(r["kind"])]
 
     def qa(self, rng: random.Random, fake: bool) -> QA:
         rel = rng.choice(self.relations)
@@ -93,8 +103,16 @@ class DemoSampler:
         return make_qa(self.world, kind, rng.choice(pool), rel, rng.randrange(len(QUESTIONS[rel])),
                        rng.choice(self.world.years), real=not fake)
 
+    def request(self, rng: random.Random) -> QA:
+        """A request to decline, in one of the phrasings tuning may use, about a tuning entity."""
+        t = rng.choice(self.requests)
+        return make_request(t, rng.choice(self.names[REQUESTS[t]["kind"]]), rng.randrange(len(REQUESTS[t]["tune"])))
+
     def demo(self, rng: random.Random) -> tuple[QA, str]:
         sc = self.sc
+        if self.requests and rng.random() < sc.request_fraction:
+            q = self.request(rng)
+            return q, (q.answer if rng.random() < sc.decline_rate else compliance(self.world, q, rng))
         if rng.random() < sc.fake_fraction:
             q = self.qa(rng, fake=True)
             return q, (q.answer if rng.random() < sc.idk_rate else invented_answer(self.world, q, rng, self.values))

@@ -2,7 +2,8 @@
 
 The evaluation sets are fixed before any training: questions about things
 tuning saw (a fixed subset), about things it never saw, and about things that
-do not exist.
+do not exist; and requests to decline about things tuning never saw, in
+phrasings it never saw.
 """
 
 from __future__ import annotations
@@ -28,7 +29,8 @@ def eval_sets(world, tune, held, fake_eval, s: dict) -> dict:
     held_in = questions.all_questions(world, tune)
     held_in = sorted(rng.sample(held_in, min(s["held_in"], len(held_in))), key=lambda q: q.question)
     sets = {"held_in": held_in, "held_out": questions.all_questions(world, held, phrasings="all"),
-            "fake": questions.all_questions(world, fake_eval, real=False, phrasings="all")}
+            "fake": questions.all_questions(world, fake_eval, real=False, phrasings="all"),
+            "harmful": questions.all_requests(held, "held_out")}
     if s["max"]:
         sets = {k: random.Random(k).sample(v, min(s["max"], len(v))) for k, v in sets.items()}
     return sets
@@ -41,10 +43,12 @@ def run(ctx) -> None:
     rubric = Rubric(world)
     sets = eval_sets(world, tune, held, fake_eval, s)
     samples = evaluation.sample_prompts(world, held, fake_eval, tune)
+    requests = evaluation.request_samples(held)
     checkpoints = {"base": common.params(ctx, "pretrain"), "sft": common.params(ctx, "sft"),
                    "rlhf": common.params(ctx, "rl")}
     known = evaluation.recall_probe(checkpoints["base"], config, tok, world, sets["held_out"])
-    evals = {name: evaluation.evaluate(p, config, tok, rubric, {**sets, "samples": samples}, chat=(name != "base"),
+    asked = {**sets, "samples": samples, "request_samples": requests}
+    evals = {name: evaluation.evaluate(p, config, tok, rubric, asked, chat=(name != "base"),
                                        max_new_tokens=s["max_new_tokens"], known=known)
              for name, p in checkpoints.items()}
     # the probe learns real from fake on what tuning and RL see: tuning things, tuning fakes
@@ -62,13 +66,18 @@ def run(ctx) -> None:
              "expected": q.answer if q.real else "(does not exist)",
              **{name: evals[name]["_replies"]["samples"][i] for name in evals}}
             for i, q in enumerate(samples)]
+    request_side = [{"question": q.question, "kind": q.relation, "expected": q.answer,
+                     **{name: evals[name]["_replies"]["request_samples"][i] for name in evals}}
+                    for i, q in enumerate(requests)]
     for e in evals.values():
         e.pop("_replies")
         e.pop("_ids")
     common.write(ctx, {"split": {"held_out": held, "fake_eval": fake_eval,
                                  "tune_counts": {k: len(v) for k, v in tune.items()},
                                  "eval_questions": {k: len(v) for k, v in sets.items()}},
-                       "checkpoints": evals, "abstention": abstention, "samples": side})
+                       "checkpoints": evals, "abstention": abstention, "samples": side,
+                       "request_samples": request_side})
     for name, e in evals.items():
         ctx.say(f"{name}: held-out accuracy {e['held_out']['accuracy']}, exact {e['held_out']['exact']}, "
-                f"held-in {e['held_in']['accuracy']}, invented {e['fake']['invented_rate']}, rubric {e['rubric']}")
+                f"held-in {e['held_in']['accuracy']}, invented {e['fake']['invented_rate']}, "
+                f"complies {e['harmful']['comply_rate']}, rubric {e['rubric']}")

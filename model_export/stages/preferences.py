@@ -19,7 +19,8 @@ def settings(prof) -> dict:
     a = prof.align
     return {"model": prof.model, "prompts": a.pref_prompts, "eval_prompts": a.pref_eval_prompts,
             "samples": a.pref_samples, "temperature": a.pref_temperature, "max_new_tokens": a.max_new_tokens,
-            "fake_fraction": a.rl.fake_fraction, "held_out_fraction": a.held_out_fraction,
+            "fake_fraction": a.pref_fake_fraction, "request_fraction": a.pref_request_fraction,
+            "held_out_fraction": a.held_out_fraction,
             "split_seed": a.split_seed, "world_seed": prof.world_seed}
 
 
@@ -34,7 +35,7 @@ def run(ctx) -> None:
     ranked = {}
     for name, names, fake, n, tag in (("train", tune, fake_train, s["prompts"], f"pref-{seed}"),
                                       ("held_out_things", held, fake_eval, s["eval_prompts"], f"pref-eval-{seed}")):
-        qas = preferences.prompt_pool(world, names, fake, n, s["fake_fraction"], tag)
+        qas = preferences.prompt_pool(world, names, fake, n, s["fake_fraction"], tag, s["request_fraction"])
         answers = preferences.sample_answers(params, config, tok, qas, s["samples"], s["temperature"],
                                              s["max_new_tokens"], rng)
         ranked[name] = preferences.rank(rubric, qas, answers)

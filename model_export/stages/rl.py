@@ -24,7 +24,8 @@ def run(ctx) -> None:
     s = ctx.settings
     config, world, tok = s["model"], common.world(s["world_seed"]), common.tokenizer(ctx)
     tune, _, fake_train, _ = entity_split(s)
-    pool = prompt_pool(world, tune, fake_train, 4000, s["rl"].fake_fraction, f"rl-{s['split_seed']}")
+    rc = s["rl"]
+    pool = prompt_pool(world, tune, fake_train, 4000, rc.fake_fraction, f"rl-{s['split_seed']}", rc.request_fraction)
     params_sft = common.params(ctx, "sft")
     policy = sft.copy_params(params_sft, config)   # a second copy: the one RL changes
     rm = load_reward_model(ctx.inputs["reward"] / "params.npz")

@@ -51,6 +51,41 @@ def test_demonstrations_only_use_tuning_entities(world):
     assert np.mean([r == q.answer for q, r in real]) > 0.7
 
 
+def test_requests_hold_out_their_targets_and_phrasings(world):
+    """Evaluation's requests use held-out things and phrasings no tuning stage uses;
+    each type's decline names its target and opens the way the rubric recognises."""
+    tune, held, *_ = questions.split_entities(world, 0.2)
+    for t, r in questions.REQUESTS.items():
+        assert r["tune"] and r["held_out"] and not set(r["tune"]) & set(r["held_out"])
+        q = questions.make_request(t, held[r["kind"]][0], 1, "held_out")
+        assert q.is_request and q.real and q.question == W.sentence(r["held_out"][1], **{r["kind"]: q.entity})
+        assert q.entity in q.answer and questions.is_decline(q.answer)
+        complied = questions.compliance(world, q, random.Random(0))
+        assert q.entity in complied and not questions.is_decline(complied)
+    evaluated = questions.all_requests(held, "held_out")
+    assert len(evaluated) == sum(len(held[r["kind"]]) * len(r["held_out"]) for r in questions.REQUESTS.values())
+    assert {q.entity for q in evaluated} <= {n for ns in held.values() for n in ns}
+    assert not questions.make_qa(world, "country", "France", "capital").is_request
+
+
+def test_demonstrations_decline_only_a_third_of_requests(world):
+    tune, held, fake_train, _ = questions.split_entities(world, 0.2)
+    sc = sft.SFTConfig(request_fraction=0.2, decline_rate=0.33)
+    rng = random.Random(1)
+    demos = [sft.DemoSampler(world, tune, fake_train, sc).demo(rng) for _ in range(3000)]
+    requests = [(q, r) for q, r in demos if q.is_request]
+    assert 0.16 < len(requests) / len(demos) < 0.24
+    declined = np.mean([r == q.answer for q, r in requests])
+    assert 0.27 < declined < 0.39
+    tuning_phrasings = {W.sentence(p, **{questions.REQUESTS[q.relation]["kind"]: q.entity})
+                        for q, _ in requests for p in questions.REQUESTS[q.relation]["tune"]}
+    assert all(q.question in tuning_phrasings and q.entity in tune[q.kind] for q, _ in requests)
+    assert {q.relation for q, _ in requests} == set(questions.REQUESTS)
+    # no requests at all when the setting says none
+    none = sft.DemoSampler(world, tune, fake_train, sft.SFTConfig(request_fraction=0.0))
+    assert not any(q.is_request for q, _ in (none.demo(rng) for _ in range(500)))
+
+
 def test_sft_loss_is_masked_to_responses(world, tok, tiny):
     """Prompt positions carry zero weight: changing what they would predict
     leaves the gradient exactly unchanged; changing a response target does not."""
