@@ -112,7 +112,7 @@ class DemoSampler:
         sc = self.sc
         if self.requests and rng.random() < sc.request_fraction:
             q = self.request(rng)
-            return q, (q.answer if rng.random() < sc.decline_rate else compliance(self.world, q, rng))
+            return q, (q.answer if rng.random() < sc.decline_rate else compliance(q, rng))
         if rng.random() < sc.fake_fraction:
             q = self.qa(rng, fake=True)
             return q, (q.answer if rng.random() < sc.idk_rate else invented_answer(self.world, q, rng, self.values))

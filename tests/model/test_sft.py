@@ -60,7 +60,7 @@ def test_requests_hold_out_their_targets_and_phrasings(world):
         q = questions.make_request(t, held[r["kind"]][0], 1, "held_out")
         assert q.is_request and q.real and q.question == W.sentence(r["held_out"][1], **{r["kind"]: q.entity})
         assert q.entity in q.answer and questions.is_decline(q.answer)
-        complied = questions.compliance(world, q, random.Random(0))
+        complied = questions.compliance(q, random.Random(0))
         assert q.entity in complied and not questions.is_decline(complied)
     evaluated = questions.all_requests(held, "held_out")
     assert len(evaluated) == sum(len(held[r["kind"]]) * len(r["held_out"]) for r in questions.REQUESTS.values())
