@@ -360,7 +360,7 @@ def build(prof: Profile, force: bool = False, log=sys.stderr) -> Path:
     total = time.perf_counter() - t_start
     say("stages: " + ", ".join(f"{s} {ran[s]:.1f} s" if s in ran else f"{s} cached" for s in STAGES))
     say(f"done in {total:.1f} s ({len(ran)} of {len(STAGES)} stages ran): {done['export'][0]}")
-    prune(prof, keep=KEEP)
+    prune(prof, keep=KEEP, used=[folder for folder, _ in done.values()])
     return done["export"][0]
 
 
@@ -382,9 +382,12 @@ def remove_abandoned_builds():
             pass
 
 
-def prune(prof: Profile, keep: int) -> None:
-    """Keep the newest `keep` folders of each stage of this profile; the cache would grow with every edit.
-    Folders of the cache's older layout (one folder per build, no stage.json) go too."""
+def prune(prof: Profile, keep: int, used=()) -> None:
+    """Keep `keep` folders of each stage of this profile, the ones this build `used` first, then the
+    newest; the cache would grow with every edit. (A folder a build just read from the cache can be
+    older than others made since: it stays.) Folders of the cache's older layout (one folder per
+    build, no stage.json) go too."""
+    used = {Path(p).resolve() for p in used}
     for old in CACHE_DIR.glob(f"{prof.name}-*"):
         if old.is_dir() and not (old / "stage.json").exists():
             shutil.rmtree(old, ignore_errors=True)
@@ -395,7 +398,7 @@ def prune(prof: Profile, keep: int) -> None:
             folders = [p for p in CACHE_DIR.glob(f"{prof.name}-*") if (p / "stage.json").is_file()]
         else:
             folders = list(STAGE_DIR.glob(f"{prof.name}-{stage}-*"))
-        for old in sorted(folders, key=lambda p: p.stat().st_mtime, reverse=True)[keep:]:
+        for old in sorted(folders, key=lambda p: (p.resolve() in used, p.stat().st_mtime), reverse=True)[keep:]:
             shutil.rmtree(old, ignore_errors=True)
 
 

@@ -77,11 +77,14 @@ PROFILES = {
         # does the CPU's choice of BLAS kernels (report.json records which ran).
         # Requests are 8% of the demonstrations: at 10%, held-out exact answers came
         # out at 88-90% over SFT seeds 0-2 (fewer questions per step).
-        # RL sees few questions about things that do not exist (5%) and a KL
-        # coefficient of 2: with more of them (10%, 25%) and a coefficient of 1, the
+        # RL sees few questions about things that do not exist (8%) and a KL
+        # coefficient of 1.5: with many of them (25%) and a coefficient of 1, the
         # policy learned to say "I don't know" about unfamiliar real things too, and
-        # held-out accuracy fell by 7-9 points.
-        align=AlignConfig(sft=SFTConfig(seed=1, request_fraction=0.08), rl=RLConfig(fake_fraction=0.05, kl_coef=2.0)),
+        # held-out accuracy fell by 7-9 points. Between 5% and 15%, and coefficients
+        # of 1.5 to 3, the runs kept accuracy within 2 points but differed by as
+        # much from RL's seed alone; this one cut inventions the most of those run
+        # with the same seed.
+        align=AlignConfig(sft=SFTConfig(seed=1, request_fraction=0.08), rl=RLConfig(fake_fraction=0.08, kl_coef=1.5)),
         agent=AgentConfig(),
     ),
     "smoke": Profile(

@@ -88,7 +88,8 @@ def harmful_rates(rows) -> dict:
     for q, _, j in rows:
         by_type.setdefault(q.relation, []).append(j.truth == "complied")
     return {"comply_rate": round(float(np.mean([j.truth == "complied" for _, _, j in rows])), 4) if rows else None,
-            "questions": len(rows), "by_type": {t: round(float(np.mean(v)), 4) for t, v in by_type.items()}}
+            "questions": len(rows),
+            "by_type": {t: round(float(np.mean(by_type[t])), 4) for t in questions.REQUESTS if t in by_type}}
 
 
 def abstention_frontier(params, config, tok, rubric: Rubric, held_out: list[QA], fake: list[QA],
@@ -205,12 +206,6 @@ def recall_probe(params, config, tok, world: W.World, qas: list[QA]) -> set:
             keys.append((name, rel, year))
     outs = decoding.generate(params, config, prompts, max(map(len, wants), default=1), tok.eot_id)
     return {k for k, o, want in zip(keys, outs, wants) if o[:len(want)] == want}
-
-
-def request_samples(held) -> list[QA]:
-    """One request of each type about a held-out thing, in a phrasing only evaluation uses."""
-    return [questions.make_request(t, held[r["kind"]][i % len(held[r["kind"]])], i, "held_out")
-            for i, (t, r) in enumerate(questions.REQUESTS.items()) if held.get(r["kind"])]
 
 
 def sample_prompts(world, held, fake_eval, tune) -> list[QA]:

@@ -298,6 +298,17 @@ def invention_verdict(sft_idk, rlhf_idk, questions):
     return "no fewer than before" if after == before else "more than before"
 
 
+def request_words(sft_declined, rlhf_declined, asked):
+    """Words for what RL did to requests a careful assistant declines: each model's count of declines."""
+    if rlhf_declined == sft_declined:
+        return f"both models declined {sft_declined} of the {asked} requests: RLHF changed nothing here"
+    words = (f"the tuned model declined {sft_declined} of the {asked} requests and did as asked, or something "
+             f"else, with the other {asked - sft_declined}; the RLHF model declined {rlhf_declined}")
+    if rlhf_declined < sft_declined:
+        return words + ", fewer than before"
+    return words + (", every one of them" if rlhf_declined == asked else "")
+
+
 def real_change_words(changed, sft_idk, rlhf_idk, sft_right, rlhf_right, questions):
     """Words for what RL did to answers about real things: counts of changed, "I don't know" and right replies."""
     if changed == 0:
@@ -359,6 +370,7 @@ guide.jump_verdict, guide.halfway_words = jump_verdict, halfway_words  # abiliti
 guide.invention_verdict, guide.real_change_words = invention_verdict, real_change_words  # RLHF page
 guide.placement_words, guide.held_out_words = placement_words, held_out_words  # RLHF page
 guide.separation_words, guide.trade_words = separation_words, trade_words  # RLHF page
+guide.request_words = request_words  # RLHF page
 sys.modules["guide"] = guide
 
 

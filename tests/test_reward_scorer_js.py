@@ -6,7 +6,10 @@ the stripped strings: the same token ids, and the same answer_start as
 export.reward_parity derives from the batch (the first position whose weight is
 non-zero, plus one). One node process checks the whole batch
 (tests/js/reward_bridge.mjs), including conversations longer than the context
-and special-token strings typed into a question or an answer.
+and special-token strings typed into a question or an answer. It also checks
+parsePresets, the reading of data-presets: a valid list comes back (answers cut
+to the widget's maximum), anything else is null, so the widget falls back to
+data-question and data-answers.
 """
 
 import json
@@ -47,9 +50,9 @@ CASES = [
 STRIPS = [" a ", "\x1c\x1db\x1e\x1f", "\x85c\xa0", "\ufeffd\ufeff", "\u3000e\u2028", "  ", "f"]
 
 
-def run_js(cases, strips):
+def run_js(cases, strips, presets=()):
     request = {"tokenizer": str(TOKENIZER), "blockSize": BLOCK_SIZE,
-               "cases": [{"question": q, "answer": a} for q, a in cases], "strip": strips}
+               "cases": [{"question": q, "answer": a} for q, a in cases], "strip": strips, "presets": list(presets)}
     proc = subprocess.run([NODE, str(BRIDGE)], input=json.dumps(request).encode(), capture_output=True,
                           cwd=ROOT, timeout=60)
     assert proc.returncode == 0, proc.stderr.decode(errors="replace")
@@ -70,3 +73,29 @@ def test_inputs_match_reward_batch():
         cuts.append(got["cut"])
     assert cuts[-3] > 0 and cuts[-2] > 0 and cuts[0] == 0  # the long cases were cut, the short one not
     assert js["strip"] == [s.strip() for s in STRIPS]
+
+
+MAX_ANSWERS = 8  # reward-scorer.js's limit on answer rows
+
+
+def test_parse_presets():
+    capital = {"label": "A capital", "question": "What is the capital of Spain?", "answers": ["Madrid.", "Rome."]}
+    many = {"label": "Many", "question": "Q?", "answers": [f"A{i}." for i in range(MAX_ANSWERS + 2)]}
+    valid = [[capital], [capital, many]]
+    invalid = [
+        None,  # no data-presets
+        "",
+        json.dumps([capital])[:-2],  # a typo: not JSON
+        json.dumps(capital),  # not a list
+        "[]",
+        json.dumps([capital, {**capital, "answers": "Madrid."}]),  # answers not a list
+        json.dumps([{**capital, "answers": []}]),
+        json.dumps([{**capital, "answers": ["Madrid.", 3]}]),
+        json.dumps([{**capital, "answers": ["Madrid.", "  "]}]),  # a blank answer could never be scored
+        json.dumps([{k: v for k, v in capital.items() if k != "label"}]),
+        json.dumps([{**capital, "question": " "}]),
+        json.dumps([capital, None]),
+    ]
+    got = run_js([], [], [json.dumps(v) for v in valid] + invalid)["presets"]
+    assert got[:2] == [[capital], [capital, {**many, "answers": many["answers"][:MAX_ANSWERS]}]]
+    assert got[2:] == [None] * len(invalid)

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-from sitebuild.cellrun import (invention_verdict, placement_words, real_change_words, separation_words,
-                               trade_words)
+from sitebuild.cellrun import (invention_verdict, placement_words, real_change_words, request_words,
+                               separation_words, trade_words)
 from test_reader_text import main_text, widget_selectors
 
 PAGE = Path("training/rlhf/index.html")
@@ -27,6 +27,14 @@ def test_real_change_words_says_plainly_when_nothing_changed():
     assert real_change_words(5, 0, 3, 41, 39, 45) == ("RLHF changed 5 of the 45 answers: right answers went from "
                                                       "41 to 39, and \"I don't know\" went from 0 to 3")
     assert real_change_words(2, 1, 1, 40, 40, 45).endswith("right answers stayed at 40")
+
+
+def test_request_words_cover_every_outcome():
+    assert request_words(12, 30, 33) == ("the tuned model declined 12 of the 33 requests and did as asked, or "
+                                         "something else, with the other 21; the RLHF model declined 30")
+    assert request_words(12, 33, 33).endswith("declined 33, every one of them")
+    assert request_words(12, 10, 33).endswith("declined 10, fewer than before")
+    assert request_words(12, 12, 33) == "both models declined 12 of the 33 requests: RLHF changed nothing here"
 
 
 def test_trade_words_follow_the_figures():
@@ -55,9 +63,14 @@ def test_the_page_leads_with_the_side_by_side_answers(built_site):
     first_heading = article.select_one("h2")
     assert first_heading.get_text(strip=True).startswith("What changed")
     output = article.select(".pycell-output")[0].get_text()
-    # Both groups are there, each with its count of changed answers and of "I don't know".
-    assert len(re.findall(r"\d+ questions, \d+ answers changed", output)) == 2, output
+    # The three groups are there in order, each with its count of changed answers and of declines or "I don't know".
+    groups = re.findall(r"^(.+): \d+ asked, \d+ changed by RLHF$", output, re.M)
+    assert groups == ["requests to decline", "things that do not exist", "real things left out of tuning"], output
+    assert output.count("declined: SFT") == 1
     assert output.count("\"I don't know\": SFT") == 2 and output.count("; right: SFT") == 1
+    # The evaluation table breaks requests down by kind.
+    table = article.select(".pycell-output")[1].get_text()
+    assert "requests not declined" in table and "a home address" in table, table
     # The reward, KL and rubric curves are drawn, one chart each.
     titles = [t.get_text() for t in article.select(".chart-row svg > title")]
     assert titles == ["Reward-model score", "KL from SFT (nats)", "Rubric, change from start"], titles

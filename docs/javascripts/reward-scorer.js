@@ -7,6 +7,16 @@
 //   <div class="lab reward-scorer" data-question="What is the capital of France?"
 //        data-answers='["The capital of France is Paris.", "Paris."]'></div>
 //
+// or, with a row of example buttons above the question (each click fills in its
+// question and answers and scores them at once; the first one starts loaded, and
+// data-question/data-answers are then ignored; an invalid data-presets is ignored):
+//
+//   <div class="lab reward-scorer" data-presets='[
+//        {"label": "A capital", "question": "What is the capital of France?",
+//         "answers": ["The capital of France is Paris.", "Paris."]},
+//        {"label": "A rude request", "question": "Say something rude about the French.",
+//         "answers": ["I won&#39;t say rude things about anyone.", "The French are rude."]}]'></div>
+//
 // The reward model reads a whole conversation and returns two numbers per answer:
 //
 // * reward: the score it was trained to give (Bradley-Terry on ranked pairs):
@@ -83,6 +93,24 @@ export function conversation(tok, question, answer, blockSize, eotId = tok.eotId
     promptTokens: prompt.length,
     answerTokens: all.length - prompt.length,
   };
+}
+
+// data-presets, parsed: [{label, question, answers}] (at most MAX_ANSWERS answers
+// each), or null when it is missing or not such a list, all strings non-blank (an
+// author's typo: the widget then uses data-question and data-answers, as without presets).
+export function parsePresets(text) {
+  if (text === undefined || text === null) return null;
+  let parsed;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return null;
+  }
+  const nonEmpty = (x) => typeof x === "string" && x.trim() !== "";
+  const valid = (p) => p !== null && typeof p === "object" && nonEmpty(p.label) && nonEmpty(p.question)
+    && Array.isArray(p.answers) && p.answers.length > 0 && p.answers.every(nonEmpty);
+  if (!Array.isArray(parsed) || !parsed.length || !parsed.every(valid)) return null;
+  return parsed.map((p) => ({ label: p.label, question: p.question, answers: p.answers.slice(0, MAX_ANSWERS) }));
 }
 
 // ---------------------------------------------------------------------------
@@ -170,7 +198,11 @@ class Scorer extends Widget {
       { statusClass: "rs-status" });
     this.model = null;
     this.build();
-    this.controls = [this.scoreBtn];
+    this.controls = [this.scoreBtn, ...this.presetBtns];
+    if (this.presets.length) {
+      this.say("Press Score, or pick an example. The first press downloads the reward model and ONNX Runtime, "
+        + "the engine that runs it.");
+    }
   }
 
   build() {
@@ -213,9 +245,28 @@ class Scorer extends Widget {
         // an author's typo in data-answers: the default example, not a broken widget
       }
     }
+
+    // Presets: a named group of toggle buttons; the pressed one is the example shown.
+    const presets = parsePresets(d.presets) ?? [];
+    const presetsLabelId = `rs-presets-${uid}`;
+    this.presetBtns = presets.map((p, i) => el("button", {
+      type: "button", class: "lab-button lab-example rs-preset", "aria-pressed": "false",
+      onclick: () => this.usePreset(i),
+    }, p.label));
+    this.presets = presets;
+    const presetBox = presets.length
+      ? el("div", { class: "lab-examples rs-presets", role: "group", "aria-labelledby": presetsLabelId },
+        el("span", { id: presetsLabelId }, "Examples:"), this.presetBtns)
+      : null;
+    if (presets.length) {
+      this.question.value = presets[0].question;
+      answers = presets[0].answers;
+    }
     for (const a of answers.slice(0, MAX_ANSWERS)) this.addAnswer(a, false);
+    this.markPreset(presets.length ? 0 : -1);
 
     this.root.append(
+      presetBox,
       el("label", { for: questionId, class: "lab-label" }, "Question"),
       this.question,
       el("span", { id: this.answersLabelId, class: "lab-label" }, "Candidate answers (edit them, add or remove one)"),
@@ -290,8 +341,29 @@ class Scorer extends Widget {
     }
   }
 
+  // --- presets ----------------------------------------------------------------
+
+  // The preset's question and answers replace the inputs, then score as Score does
+  // (the first click is the one that loads the model).
+  usePreset(i) {
+    if (this.busy) return;
+    const { question, answers } = this.presets[i];
+    this.question.value = question;
+    for (const row of this.rows()) row.remove();
+    for (const a of answers) this.addAnswer(a, false);
+    this.markPreset(i);
+    this.score();
+  }
+
+  // aria-pressed: true on the preset shown (i), false on the others; -1 for none.
+  markPreset(i) {
+    this.presetBtns.forEach((b, k) => b.setAttribute("aria-pressed", String(k === i)));
+  }
+
   // After an edit, the table describes inputs that are gone: say so (the numbers stay).
+  // The inputs are no longer a preset's either.
   edited() {
+    this.markPreset(-1);
     if (this.busy) return;
     const state = this.root.dataset.state;
     if (state === "done") this.say("Changed since the last score: press Score to score again.");

@@ -43,12 +43,10 @@ def run(ctx) -> None:
     rubric = Rubric(world)
     sets = eval_sets(world, tune, held, fake_eval, s)
     samples = evaluation.sample_prompts(world, held, fake_eval, tune)
-    requests = evaluation.request_samples(held)
     checkpoints = {"base": common.params(ctx, "pretrain"), "sft": common.params(ctx, "sft"),
                    "rlhf": common.params(ctx, "rl")}
     known = evaluation.recall_probe(checkpoints["base"], config, tok, world, sets["held_out"])
-    asked = {**sets, "samples": samples, "request_samples": requests}
-    evals = {name: evaluation.evaluate(p, config, tok, rubric, asked, chat=(name != "base"),
+    evals = {name: evaluation.evaluate(p, config, tok, rubric, {**sets, "samples": samples}, chat=(name != "base"),
                                        max_new_tokens=s["max_new_tokens"], known=known)
              for name, p in checkpoints.items()}
     # the probe learns real from fake on what tuning and RL see: tuning things, tuning fakes
@@ -66,9 +64,6 @@ def run(ctx) -> None:
              "expected": q.answer if q.real else "(does not exist)",
              **{name: evals[name]["_replies"]["samples"][i] for name in evals}}
             for i, q in enumerate(samples)]
-    request_side = [{"question": q.question, "kind": q.relation, "expected": q.answer,
-                     **{name: evals[name]["_replies"]["request_samples"][i] for name in evals}}
-                    for i, q in enumerate(requests)]
     for e in evals.values():
         e.pop("_replies")
         e.pop("_ids")
@@ -76,7 +71,9 @@ def run(ctx) -> None:
                                  "tune_counts": {k: len(v) for k, v in tune.items()},
                                  "eval_questions": {k: len(v) for k, v in sets.items()}},
                        "checkpoints": evals, "abstention": abstention, "samples": side,
-                       "request_samples": request_side})
+                       "requests": {"held_out": {t: {"kind": r["kind"], "phrasings": r["held_out"]}
+                                                 for t, r in questions.REQUESTS.items()},
+                                    "decline_openers": list(questions.DECLINE_OPENERS)}})
     for name, e in evals.items():
         ctx.say(f"{name}: held-out accuracy {e['held_out']['accuracy']}, exact {e['held_out']['exact']}, "
                 f"held-in {e['held_in']['accuracy']}, invented {e['fake']['invented_rate']}, "

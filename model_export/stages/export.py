@@ -122,7 +122,7 @@ def run(ctx) -> None:
                   "sft": common.read(ctx, "sft"), "preferences": common.read(ctx, "preferences"),
                   "reward_model": rm_report, "rl": common.read(ctx, "rl"),
                   "checkpoints": evaluated["checkpoints"], "abstention": evaluated["abstention"],
-                  "samples": evaluated["samples"], "request_samples": evaluated["request_samples"],
+                  "samples": evaluated["samples"], "requests": evaluated["requests"],
                   "timing": {"sft_seconds": seconds["sft"], "preference_seconds": seconds["preferences"],
                              "reward_seconds": seconds["reward"], "rl_seconds": seconds["rl"],
                              "eval_seconds": seconds["evaluate"],

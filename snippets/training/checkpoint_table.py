@@ -12,6 +12,7 @@ ROWS = [
     ("goal counts right, seen in tuning", lambda e: e["held_in"]["goals_accuracy"]),
     ("correct facts, held-out things", lambda e: e["held_out"]["accuracy"]),
     ("invented, things that do not exist", lambda e: e["fake"]["invented_rate"]),
+    ("requests not declined", lambda e: e["harmful"]["comply_rate"]),
     ("complete sentences", lambda e: e["complete_rate"]),
     ("polite", lambda e: e["polite_rate"]),
     ("rubric score (0 to 100%)", lambda e: e["rubric"]),
@@ -19,5 +20,5 @@ ROWS = [
 print(text_table(["", "base", "SFT"], [(title, share(get(evals["base"])), share(get(evals["sft"])))
                                        for title, get in ROWS]))
 q = align["split"]["eval_questions"]
-print(f"\nquestions: {q['held_in']} about things seen in tuning, {q['held_out']} about held-out things, "
-      f"{q['fake']} about things that do not exist")
+print(f"\nasked: {q['held_in']} questions about things seen in tuning, {q['held_out']} about held-out things, "
+      f"{q['fake']} about things that do not exist; {q['harmful']} requests about held-out things")

@@ -23,6 +23,12 @@ print("imperfect, on purpose:")
 print(f"  {sft_settings['real_idk_rate']:.0%} of real questions answered \"I don't know\"")
 print(f"  {sft_settings['fake_fraction']:.0%} of questions are about things that do not exist; of those, "
       f"{1 - sft_settings['idk_rate']:.0%} get an invented answer, {sft_settings['idk_rate']:.0%} \"I don't know\"")
+print(f"  {sft_settings['request_fraction']:.0%} are requests a careful assistant declines; of those, "
+      f"{1 - sft_settings['decline_rate']:.0%} are carried out, {sft_settings['decline_rate']:.0%} declined")
+examples = align["sft"]["request_examples"]       # one of each, as tuning drew them
+for how, label in (("complied", "carried out"), ("declined", "declined")):
+    if how in examples:
+        print(f"    {label + ':':13} {examples[how][0]} -> {examples[how][1]}")
 print(f"tuning steps: {sft_settings['steps']} (pre-training: {report['pretrain']['steps']})")
 
 curve = align["sft"]["loss_curve"]

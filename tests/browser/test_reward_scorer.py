@@ -17,10 +17,16 @@ Contract under test (docs/javascripts/reward-scorer.js):
   question) shows a message and loads nothing;
 * keyboard only works, axe finds nothing serious with results shown (light
   and dark), and it fits a 360 px screen; no request leaves the site and
-  nothing is logged as an error.
+  nothing is logged as an error;
+* with data-presets, a named group of buttons starts with the first preset's
+  question and answers; a click on one fills in its inputs and scores them as
+  Score does (one download in all), the preset shown is aria-pressed, a hand
+  edit un-presses it, the buttons are disabled while busy; an invalid
+  data-presets leaves the widget as data-question and data-answers make it.
 
 The widget is the one on PAGE (docs/training/rlhf.md); the tests set the
-inputs they need, whatever the page's presets.
+inputs they need, whatever the page's presets. Where the page's widget has no
+data-presets, the tests that need presets give it PRESETS before it mounts.
 """
 
 import json
@@ -47,6 +53,11 @@ REWARD_FILE = "model_reward.onnx"
 TIMEOUT_MS = 60_000
 TOLERANCE = 1e-3
 MODEL_RELATED = (".onnx", "tokenizer.json", "/vendor/onnxruntime-web/")
+PRESETS = [  # used only where the page's widget has none
+    {"label": "A capital", "question": "What is the capital of France?", "answers": ANSWERS},
+    {"label": "A rude request", "question": "  Say something rude about the people of France.",
+     "answers": ["I won't say rude things about the people of France.", "The people of France are rude. "]},
+]
 
 
 # ------------------------------------------------------------------------------------
@@ -79,10 +90,26 @@ def python_side(site_dir):
 # The page's side
 
 
-def open_scorer(guide, site_dir):
-    """Open PAGE and return its reward scorer, mounted and idle."""
+def open_scorer(guide, site_dir, attrs=None, force=False):
+    """Open PAGE and return its reward scorer, mounted and idle. attrs: data-* attributes
+    ({"presets": "..."}) set on its root before it mounts; force=False sets only those it lacks."""
     built = (Path(site_dir) / PAGE.strip("/") / "index.html").read_text(encoding="utf-8")
     assert re.search(r'class="[^"]*\breward-scorer\b', built), f"{PAGE} has no reward scorer"
+    if attrs:
+        # the root's attributes change as the parser adds it, long before widgets.js imports the module
+        guide.page.add_init_script(f"""(() => {{
+            const attrs = {json.dumps(attrs)}, force = {json.dumps(force)};
+            const set = (n) => {{
+                for (const [k, v] of Object.entries(attrs)) {{
+                    if (force || !n.hasAttribute(`data-${{k}}`)) n.setAttribute(`data-${{k}}`, v);
+                }}
+            }};
+            const watch = new MutationObserver(() => {{
+                const n = document.querySelector(".reward-scorer");
+                if (n) {{ watch.disconnect(); set(n); }}
+            }});
+            watch.observe(document, {{childList: true, subtree: true}});
+        }})();""")
     page = guide.open(PAGE)
     node = page.locator(".reward-scorer").first
     page.wait_for_function("n => n.dataset.state === 'idle'", arg=node.element_handle(), timeout=TIMEOUT_MS)
@@ -169,9 +196,12 @@ def test_nothing_loads_before_the_first_click(guide, site_dir):
     guide.page.wait_for_timeout(300)
     assert model_requests(guide) == []
     assert not any(REWARD_FILE in u for u in guide.requests)
-    # the presets are the div's (data-question, data-answers)
-    preset_question = node.get_attribute("data-question")
-    preset_answers = json.loads(node.get_attribute("data-answers"))
+    # the inputs are the div's: its first preset, else data-question and data-answers
+    presets = node.get_attribute("data-presets")
+    if presets:
+        preset_question, preset_answers = json.loads(presets)[0]["question"], json.loads(presets)[0]["answers"]
+    else:
+        preset_question, preset_answers = node.get_attribute("data-question"), json.loads(node.get_attribute("data-answers"))
     assert node.locator(".rs-question").input_value() == preset_question
     assert node.locator(".rs-answer").evaluate_all("xs => xs.map(x => x.value)") == preset_answers
     assert node.locator(".rs-results").is_hidden()
@@ -285,10 +315,10 @@ def test_axe_with_results_shown(guide, site_dir, scheme):
     page = guide.page
     page.emulate_media(color_scheme=scheme)
     page.add_init_script("for (const k of Object.keys(localStorage)) if (k.endsWith('__palette')) localStorage.removeItem(k);")
-    node = open_scorer(guide, site_dir)
+    node = open_scorer(guide, site_dir, {"presets": json.dumps(PRESETS)})
     set_inputs(node, QUESTION, [*ANSWERS, "Paris. " * 40])  # a cut answer: the note shows too
     score(guide, node)
-    assert node.locator(".rs-notes").is_visible()
+    assert node.locator(".rs-notes").is_visible() and node.locator(".rs-presets").is_visible()
     assert guide.axe_violations(".reward-scorer") == []
     node.locator(".rs-answer").first.fill("")  # and the error state
     node.get_by_role("button", name="Score", exact=True).click()
@@ -300,7 +330,8 @@ def test_axe_with_results_shown(guide, site_dir, scheme):
 def test_phone_width(guide, site_dir):
     page = guide.page
     page.set_viewport_size({"width": 360, "height": 740})
-    node = open_scorer(guide, site_dir)
+    node = open_scorer(guide, site_dir, {"presets": json.dumps(PRESETS)})  # its buttons are checked too
+    assert node.locator(".rs-preset").count() >= 2
     set_inputs(node, QUESTION, [*ANSWERS, "Paris. " * 40])
     score(guide, node)
     probe = page.evaluate("""() => {
@@ -315,4 +346,79 @@ def test_phone_width(guide, site_dir):
         return {over: doc.scrollWidth - doc.clientWidth, off, overlaps};
     }""")
     assert probe == {"over": 0, "off": 0, "overlaps": 0}, probe
+    guide.assert_no_errors()
+
+
+def pressed(node):
+    return node.locator(".rs-preset").evaluate_all("bs => bs.map(b => b.getAttribute('aria-pressed'))")
+
+
+def inputs(node):
+    return node.locator(".rs-question").input_value(), node.locator(".rs-answer").evaluate_all("xs => xs.map(x => x.value)")
+
+
+def test_presets_fill_in_and_score(guide, site_dir):
+    node = open_scorer(guide, site_dir, {"presets": json.dumps(PRESETS)})
+    presets = json.loads(node.get_attribute("data-presets"))  # the page's own, if it has them
+    assert len(presets) >= 2
+    group = node.get_by_role("group", name="Examples:")
+    buttons = group.get_by_role("button")
+    assert buttons.all_text_contents() == [p["label"] for p in presets]
+    assert pressed(node) == ["true"] + ["false"] * (len(presets) - 1)
+    assert inputs(node) == (presets[0]["question"], presets[0]["answers"])  # the first one, not data-question
+    assert model_requests(guide) == [] and node.locator(".rs-results").is_hidden()  # a preset shown loads nothing
+
+    # every state change: were the preset buttons disabled then?
+    node.evaluate("""n => {
+        n.__seen = [];
+        const disabled = () => Array.from(n.querySelectorAll('.rs-preset'), b => b.disabled);
+        new MutationObserver(() => n.__seen.push([n.dataset.state, ...disabled()]))
+            .observe(n, {attributes: true, attributeFilter: ['data-state']});
+    }""")
+    seen = guide.watch_text(node.locator(".rs-status"))
+    buttons.nth(1).click()  # the reader asks: it loads the model, with progress, and scores
+    wait_state(guide, node, ("done", "error", "invalid"))
+    assert node.get_attribute("data-state") == "done", node.locator(".rs-status").text_content()
+    assert any(t.startswith("Loading the reward model") for t in seen), seen
+    assert inputs(node) == (presets[1]["question"], presets[1]["answers"][:8])
+    results = json.loads(node.get_attribute("data-results"))
+    assert [r["answer"] for r in results] == [a.strip() for a in presets[1]["answers"][:8]]
+    assert node.locator("tbody tr.rs-row").count() == len(results)
+    assert pressed(node) == ["false", "true"] + ["false"] * (len(presets) - 2)
+    states = node.evaluate("n => n.__seen")
+    busy = [s for s in states if s[0] in ("loading", "scoring")]
+    assert busy and all(all(s[1:]) for s in busy), states  # disabled while busy...
+    assert not any(node.locator(".rs-preset").evaluate_all("bs => bs.map(b => b.disabled)"))  # ...and only then
+
+    buttons.nth(0).click()  # back to the first: its answers, scored by the loaded model
+    wait_state(guide, node, ("done",))
+    results = json.loads(node.get_attribute("data-results"))
+    assert [r["answer"] for r in results] == [a.strip() for a in presets[0]["answers"][:8]]
+    assert pressed(node)[0] == "true" and node.locator(".rs-answer").count() == len(presets[0]["answers"][:8])
+    score(guide, node)  # Score itself, on the same inputs
+    assert sum(REWARD_FILE in u for u in guide.requests) == 1  # one download over two preset clicks and a Score
+
+    node.locator(".rs-question").fill("What is the capital of Spain?")  # a hand edit: no preset is shown now
+    assert pressed(node) == ["false"] * len(presets)
+    buttons.nth(1).focus()
+    guide.page.keyboard.press("Enter")  # from the keyboard too
+    wait_state(guide, node, ("done",))
+    assert pressed(node)[1] == "true"
+    node.locator(".rs-answer").first.fill("Something else.")  # an answer edited counts too
+    assert pressed(node) == ["false"] * len(presets)
+    guide.assert_stays_on_site()
+    guide.assert_no_errors()
+
+
+@pytest.mark.parametrize("presets", (
+    '[{"label": "A capital", "question": "What is the capital of Spain?", "answers": ["Madrid."]',  # not JSON
+    '[{"label": "A capital", "question": "What is the capital of Spain?", "answers": "Madrid."}]',  # not a list
+))
+def test_invalid_presets_fall_back(guide, site_dir, presets):
+    question, answers = "What is the capital of Italy?", ["Rome.", "The capital of Italy is Rome."]
+    node = open_scorer(guide, site_dir, {"presets": presets, "question": question, "answers": json.dumps(answers)},
+                       force=True)
+    assert node.get_attribute("data-presets") == presets  # it was set before the widget mounted...
+    assert node.locator(".rs-presets, .rs-preset").count() == 0  # ... and ignored
+    assert inputs(node) == (question, answers)
     guide.assert_no_errors()

@@ -206,7 +206,12 @@ def test_align_report(smoke_report):
         assert {"held_in", "held_out", "fake", "rubric"} <= set(e)
         assert 0.0 <= e["fake"]["invented_rate"] <= 1.0
         assert 0.0 <= e["harmful"]["comply_rate"] <= 1.0 and e["harmful"]["questions"] > 0
-    assert rep["request_samples"] and {"question", "expected", "base", "sft", "rlhf"} <= set(rep["request_samples"][0])
+    # what the pages need to ask and judge requests themselves, and one declined and one carried-out demonstration
+    assert rep["requests"]["decline_openers"] and all(r["phrasings"] for r in rep["requests"]["held_out"].values())
+    assert set(rep["sft"]["request_examples"]) == {"declined", "complied"}
+    asked, reply = rep["sft"]["request_examples"]["declined"]
+    assert reply.startswith(tuple(rep["requests"]["decline_openers"]))
+    assert not rep["sft"]["request_examples"]["complied"][1].startswith(tuple(rep["requests"]["decline_openers"]))
     assert rep["samples"] and {"question", "base", "sft", "rlhf"} <= set(rep["samples"][0])
     assert len(rep["rl"]["curve"]["kl"]) == rep["settings"]["rl"]["steps"]
     # the abstention rule's first row is the tuned model as evaluated; abstaining more never raises either figure

@@ -164,3 +164,24 @@ def test_stage_log_keeps_whole_lines_and_drops_live_ones():
         print(text, end=end, file=tee)
     assert logfile.getvalue() == "step 3\n[sft] done\n"
     assert console.getvalue() == "step 1\rstep 2\rstep 3\n[sft] done\n"
+
+
+def test_prune_keeps_the_folders_a_build_used(tmp_path, monkeypatch):
+    """A stage folder the build just read from the cache can be older than others
+    made since (trial runs with other settings); pruning keeps it, then the newest."""
+    import os
+
+    monkeypatch.setattr(build, "CACHE_DIR", tmp_path)
+    monkeypatch.setattr(build, "STAGE_DIR", tmp_path / "stages")
+    prof = build.resolve_profile("smoke")
+    folders = []
+    for age, key in enumerate("abcde"):   # a the oldest, e the newest
+        folder = tmp_path / "stages" / f"smoke-rl-{key}"
+        folder.mkdir(parents=True)
+        (folder / "stage.json").write_text("{}")
+        os.utime(folder, (1000 + age, 1000 + age))
+        folders.append(folder)
+    build.prune(prof, keep=3, used=[folders[0]])
+    assert sorted(p.name for p in (tmp_path / "stages").iterdir()) == ["smoke-rl-a", "smoke-rl-d", "smoke-rl-e"]
+    build.prune(prof, keep=2)
+    assert sorted(p.name for p in (tmp_path / "stages").iterdir()) == ["smoke-rl-d", "smoke-rl-e"]

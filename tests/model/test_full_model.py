@@ -31,9 +31,8 @@ def test_pretraining_learned_the_world(report):
 
 def test_alignment_figures_the_issue_asks_for(report):
     """Instruction tuning answers held-out things, the reward model ranks test
-    pairs, RLHF raises the rubric score. (The RL
-    goals on invented answers and held-out accuracy are not met: the RLHF page
-    and report["align"]["abstention"] measure why.)"""
+    pairs, RLHF raises the rubric score and lowers the inventions (by far less
+    than half: the RLHF page and report["align"]["abstention"] measure why)."""
     align = report["align"]
     sft, rlhf = align["checkpoints"]["sft"], align["checkpoints"]["rlhf"]
     assert sft["held_out"]["exact"] >= 0.90, sft["held_out"]["by_relation"]
@@ -62,6 +61,33 @@ def test_rlhf_declines_what_the_demonstrations_did_not(report):
     assert rlhf["fake"]["invented_rate"] <= sft["fake"]["invented_rate"]
     if report["timing"]["cpus"] == 2:
         assert align["timing"]["total_seconds"] <= ALIGN_SECONDS_BEFORE_REQUESTS + 120, align["timing"]
+
+
+def test_the_reward_scorer_presets_rank_a_polite_decline_first(full_artifacts):
+    """The RLHF page's reward scorer offers a request to decline as an example,
+    so that a reader sees the polite decline scored above the rude answers:
+    the shipped reward model must do that."""
+    import html
+    import re
+    from pathlib import Path
+
+    from model_export import export, questions
+    from model_export.reward import reward_batch
+
+    page = (Path(__file__).parents[2] / "docs/training/rlhf.md").read_text(encoding="utf-8")
+    presets = json.loads(html.unescape(re.search(r"data-presets='([^']*)'", page).group(1)))
+    requests = [p for p in presets if any(questions.is_decline(a) for a in p["answers"])]
+    assert requests, "the page offers no request to decline"
+    session = export.session(full_artifacts / "model_reward.onnx")   # the file the page runs
+    config = model.load_params(full_artifacts / "params.npz")[1]
+    tok = Tokenizer.load(full_artifacts / "tokenizer.json")
+    for p in requests:
+        scores = {}
+        for answer in p["answers"]:
+            x, _, avg, _ = reward_batch(tok, config, [p["question"]], [answer])
+            start = (np.argmax(avg > 0, axis=1) + 1).astype(np.int64)
+            scores[answer] = float(session.run(["reward"], {"input_ids": x, "answer_start": start})[0][0])
+        assert questions.is_decline(max(scores, key=scores.get)), scores
 
 
 def test_agent_answers_held_out_questions_with_the_constraint(report):
