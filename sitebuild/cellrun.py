@@ -23,7 +23,8 @@ cell whose last statement is an expression shows that expression's value.
 Cells reach the model build's outputs (report.json, tokenizer.json, ...) with
 ``from guide import artifact``: at build time ``artifact(name)`` reads the text
 from the folder in $GUIDE_ARTIFACTS; in the browser it downloads
-``assets/model/<name>`` from the site. Same call, same bytes.
+``assets/model/<name>`` from the site and checks it against the build's
+manifest. Same call, same bytes.
 """
 
 import ast
@@ -65,12 +66,15 @@ class _Recorder(io.TextIOBase):
 
 
 ARTIFACTS_URL = None  # set by the browser worker: the site's assets/model/ URL
+MANIFEST_ID = ""      # ... and the start of the manifest's SHA-256, from the page's settings
+DOWNLOAD_SECONDS = 120  # a download that has not finished by then ends with an error naming the file
+_manifest = None      # the build's manifest, {file: {"bytes": n, "sha256": hex}}, once downloaded
 
 
 def artifact(name):
     """Text of one of the model build's files (JSON, Python), wherever this runs."""
     if ARTIFACTS_URL is not None:
-        return _download_text(ARTIFACTS_URL + name, name)
+        return _download(name).decode("utf-8")
     folder = os.environ.get("GUIDE_ARTIFACTS")
     if not folder:
         raise FileNotFoundError(f"{name}: no model artifacts here (GUIDE_ARTIFACTS is not set)")
@@ -81,41 +85,64 @@ def artifact(name):
         return f.read()
 
 
-def _download_text(url, name):
-    """GET url synchronously (Pyodide, in a worker); an HTTP error names the file."""
-    from js import XMLHttpRequest  # Pyodide only
-
-    request = XMLHttpRequest.new()
-    request.open("GET", url, False)  # synchronous is fine in a worker, and cells are synchronous code
-    try:
-        request.send(None)
-    except Exception as err:  # network failure: the JS error surfaces as a JsException
-        raise OSError(f"{name} could not be downloaded from the site ({err})") from None
-    if request.status != 200:
-        raise FileNotFoundError(f"{name} could not be downloaded from the site (HTTP {request.status})")
-    return request.responseText
-
-
 def artifact_bytes(name):
     """Bytes of one of the model build's files (a .safetensors parameter file), wherever this runs."""
     if ARTIFACTS_URL is not None:
-        from js import XMLHttpRequest  # Pyodide only
-
-        request = XMLHttpRequest.new()
-        request.open("GET", ARTIFACTS_URL + name, False)
-        request.responseType = "arraybuffer"  # binary: allowed for a synchronous request in a worker
-        try:
-            request.send(None)
-        except Exception as err:
-            raise OSError(f"{name} could not be downloaded from the site ({err})") from None
-        if request.status != 200:
-            raise FileNotFoundError(f"{name} could not be downloaded from the site (HTTP {request.status})")
-        return request.response.to_bytes()
+        return _download(name)
     folder = os.environ.get("GUIDE_ARTIFACTS")
     if not folder:
         raise FileNotFoundError(f"{name}: no model artifacts here (GUIDE_ARTIFACTS is not set)")
     with open(os.path.join(folder.split(os.pathsep)[0], name), "rb") as f:  # the model build's folder
         return f.read()
+
+
+def _get(url, name):
+    """GET url synchronously (Pyodide, in a worker: cells are synchronous code), with a
+    time limit; a failure names the file."""
+    from js import XMLHttpRequest  # Pyodide only
+
+    request = XMLHttpRequest.new()
+    request.open("GET", url, False)
+    request.responseType = "arraybuffer"  # binary: allowed for a synchronous request in a worker
+    request.timeout = DOWNLOAD_SECONDS * 1000  # so is a time limit
+    try:
+        request.send(None)
+    except Exception as err:  # a network failure or the time limit: the JS error surfaces as a JsException
+        raise OSError(f"{name} could not be downloaded from the site ({err}); {AGAIN}") from None
+    if request.status != 200:
+        raise FileNotFoundError(f"{name} could not be downloaded from the site (HTTP {request.status}); {AGAIN}")
+    return request.response.to_bytes()
+
+
+AGAIN = "run the cell again, or reload the page if it persists"
+
+
+def _download(name):
+    """One of the site's model files, checked against the build's manifest as the demos
+    check theirs (javascripts/assets.js): requested as name?v=<its hash>, so that a
+    browser cache never hands out another build's copy, and refused if its size or
+    SHA-256 differ."""
+    global _manifest
+    import hashlib
+
+    if _manifest is None:   # downloaded once; a failure is not kept, so running the cell again retries
+        data = _get(f"{ARTIFACTS_URL}manifest.json" + (f"?v={MANIFEST_ID}" if MANIFEST_ID else ""), "manifest.json")
+        if MANIFEST_ID and not hashlib.sha256(data).hexdigest().startswith(MANIFEST_ID):
+            raise OSError(f"manifest.json belongs to another version of the site than this page; {AGAIN}")
+        try:
+            _manifest = json.loads(data)
+        except ValueError:
+            raise OSError(f"manifest.json arrived damaged (it is not valid JSON); {AGAIN}") from None
+    entry = _manifest.get(name)
+    if entry is None:
+        raise FileNotFoundError(f"{name}: this version of the site has no such model file")
+    data = _get(f"{ARTIFACTS_URL}{name}?v={entry['sha256'][:16]}", name)
+    if len(data) != entry["bytes"]:
+        raise OSError(f"{name} arrived damaged ({len(data)} bytes instead of {entry['bytes']}); {AGAIN}")
+    if hashlib.sha256(data).hexdigest() != entry["sha256"]:
+        raise OSError(f"{name} arrived damaged or from another version of the site (its SHA-256 differs "
+                      f"from the build's); {AGAIN}")
+    return data
 
 
 class LineChart:

@@ -3,7 +3,7 @@
 // (GitHub Pages cannot send the cross-origin-isolation headers that Pyodide's
 // gentler interrupt buffer needs).
 //
-// Messages in:  {type: "init", indexURL, packageBaseUrl, runnerUrl, artifactsUrl}
+// Messages in:  {type: "init", indexURL, packageBaseUrl, runnerUrl, artifactsUrl, manifestId, core}
 //               {type: "load", id, packages: ["numpy"]}
 //               {type: "run", id, code, index}
 // Messages out: {type: "progress", text} · {type: "ready"} · {type: "fatal", text}
@@ -28,7 +28,7 @@ self.addEventListener("unhandledrejection", (event) => {
 let runner = null; // the cellrun module: the same file the build runs with CPython
 let namespace = null; // one namespace per page, shared by its cells in order
 
-async function init({ indexURL, packageBaseUrl, runnerUrl, artifactsUrl, core }) {
+async function init({ indexURL, packageBaseUrl, runnerUrl, artifactsUrl, manifestId, core }) {
   Object.assign(expected, core);
   postMessage({ type: "progress", text: "Loading Python (about 12 MB to download the first time)…" });
   let loadPyodide;
@@ -45,7 +45,8 @@ async function init({ indexURL, packageBaseUrl, runnerUrl, artifactsUrl, core })
   pyodide.FS.writeFile("/guide/cellrun.py", await response.text());
   pyodide.runPython("import sys; sys.path.insert(0, '/guide')");
   runner = pyodide.pyimport("cellrun");
-  runner.ARTIFACTS_URL = artifactsUrl; // cells' artifact("report.json") downloads from the site
+  runner.ARTIFACTS_URL = artifactsUrl; // cells' artifact("report.json") downloads from the site,
+  runner.MANIFEST_ID = manifestId || ""; // checked against the build's manifest
   namespace = runner.new_namespace();
   booted = true;
 }

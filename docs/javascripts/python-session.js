@@ -56,6 +56,7 @@ export class PythonSession {
       packageBaseUrl: this.settings.pyodidePackages,
       runnerUrl: new URL("assets/py/cellrun.py", SITE_ROOT).href,
       artifactsUrl: new URL("assets/model/", SITE_ROOT).href,
+      manifestId: this.settings.modelManifest || "", // cells check the files they download against the manifest
       core: this.settings.runtimeFiles || {}, // sizes and SHA-256 of Pyodide's files, checked on arrival
     });
     return this.ready;

@@ -301,9 +301,11 @@ class Guide:
         self._wait(cell, either, "'Ran...' or a notice", timeout)
 
     def open_editor(self, cell):
-        """Click the code view; wait for CodeMirror to take its place."""
-        cell.locator(".pycell-code").click()
+        """Click the code view; wait for CodeMirror to take its place (at once if it has)."""
         editor = cell.locator(".cm-editor")
+        if editor.count() and editor.is_visible():
+            return editor
+        cell.locator(".pycell-code").click()
         editor.wait_for(state="visible", timeout=30_000)
         return editor
 

@@ -8,10 +8,14 @@ live-training.js, sitebuild/cellrun.py):
   stay, with "output truncated, N lines hidden" between them;
 * a worker that dies while a cell runs is reported as Python stopping
   unexpectedly (not as a failure to start), and the next Run starts afresh;
-* a cell's ``artifact()`` download that gets an HTTP error names the file and
-  the status, instead of failing later on an empty text;
+* a cell's ``artifact()`` download is checked as the demos' are (requested as
+  name?v=<hash>, refused when its size or SHA-256 differ from the manifest's);
+  one that gets an HTTP error, arrives damaged or stalls names the file and
+  says to run the cell again, and running it again retries;
 * the live-training demo says when the loss diverged, and what to change.
 """
+
+import re
 
 import pytest
 
@@ -92,20 +96,77 @@ def test_a_worker_that_dies_mid_run_is_reported_as_such(guide):
     guide.assert_no_errors()
 
 
+def read_artifact(guide, cell, name, before=""):
+    """Run `artifact(name)` in the cell; return the error it shows, or "" when it printed the length."""
+    guide.replace_code(cell, f'{before}from guide import artifact\nprint(len(artifact("{name}")))')
+    guide.run(cell)
+    guide.page.wait_for_function("c => !c.classList.contains('running')", arg=cell.element_handle(),
+                                 timeout=guide.BOOT_TIMEOUT_MS)
+    error = cell.locator(".pycell-output pre.pycell-error")
+    return error.text_content() if error.count() else ""
+
+
+def forget_expected_errors(guide, name):
+    """The failed downloads are the point of these tests; the browser logs them."""
+    guide.console_errors = [e for e in guide.console_errors if name not in e[1] and name not in e[0]
+                            and "404" not in e[0]]
+    assert not guide.page_errors
+
+
 def test_an_artifact_that_is_missing_names_the_file_and_status(guide):
     guide.open(LAYER)
     cell = guide.cell(0)
     boot(guide, cell)
-    guide.replace_code(cell, 'from guide import artifact\nartifact("no-such-file.json")')
-    guide.run(cell)
-    wait_failed(guide, cell)
-    error = cell.locator(".pycell-output pre.pycell-error").text_content()
-    assert "no-such-file.json could not be downloaded from the site (HTTP 404)" in error, error
+    error = read_artifact(guide, cell, "no-such-file.json")
+    assert "no-such-file.json: this version of the site has no such model file" in error, error
+    guide.route_model_file("report.json", lambda route: route.fulfill(status=404, body="not found"))
+    error = read_artifact(guide, cell, "report.json")
+    assert "report.json could not be downloaded from the site (HTTP 404); run the cell again" in error, error
     assert "JSONDecodeError" not in error
-    # The 404 itself is the point of this test; the browser logs it.
-    guide.console_errors = [e for e in guide.console_errors if "no-such-file.json" not in e[1]
-                            and "404" not in e[0]]
-    assert not guide.page_errors
+    forget_expected_errors(guide, "report.json")
+
+
+def test_a_damaged_or_stale_artifact_is_refused_and_a_rerun_retries(guide):
+    """Cells check what they download as the demos do: name?v=<hash>, then size and SHA-256."""
+    page = guide.open(LAYER)
+    cell = guide.cell(0)
+    boot(guide, cell)
+    asked = []
+    page.on("request", lambda r: asked.append(r.url) if "/assets/model/report.json" in r.url else None)
+    served = {}
+
+    def damaged(route):
+        body = route.fetch().body()
+        served["bytes"] = len(body)
+        last = b" " if body[-1:] != b" " else b"\n"
+        route.fulfill(status=200, body=body[:-1] + last, content_type="application/json")  # same size, one byte off
+
+    guide.route_model_file("report.json", damaged)
+    error = read_artifact(guide, cell, "report.json")
+    assert "report.json arrived damaged or from another version of the site" in error, error
+    guide.page.unroute(re.compile(r"/assets/model/report\.json(\?|$)"))
+    guide.route_model_file("report.json", lambda route: route.fulfill(status=200, body=b"{}"))
+    error = read_artifact(guide, cell, "report.json")
+    assert f"report.json arrived damaged (2 bytes instead of {served['bytes']})" in error, error
+    guide.page.unroute(re.compile(r"/assets/model/report\.json(\?|$)"))
+    assert read_artifact(guide, cell, "report.json") == ""   # Run again: the real file, checked
+    assert cell.locator(".pycell-output").text_content().strip() == str(served["bytes"])
+    assert asked and all(re.search(r"report\.json\?v=[0-9a-f]{16}$", u) for u in asked), asked
+    guide.assert_no_errors()
+
+
+def test_a_stalled_artifact_ends_with_the_file_named(guide):
+    page = guide.open(LAYER)
+    cell = guide.cell(0)
+    boot(guide, cell)
+    held = []
+    guide.route_model_file("report.json", lambda route: held.append(route))   # never answered
+    error = read_artifact(guide, cell, "report.json", before="import cellrun\ncellrun.DOWNLOAD_SECONDS = 1\n")
+    assert "report.json could not be downloaded from the site" in error, error
+    assert "run the cell again" in error
+    assert held, "the request was not made"
+    page.unroute(re.compile(r"/assets/model/report\.json(\?|$)"))
+    forget_expected_errors(guide, "report.json")
 
 
 def test_live_training_says_when_the_loss_diverged(guide):
