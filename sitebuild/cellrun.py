@@ -377,6 +377,31 @@ def trade_words(invented_before, invented_after, idk_before, idk_after, toleranc
     return honesty + ", without saying \"I don't know\" more often about real things."
 
 
+def decline_wording_words(dw):
+    """Sentences on how the reward model scores a decline in words unlike the demonstrations',
+    against their own decline and against doing as asked (report: reward_model.decline_wording)."""
+    if not dw.get("requests"):
+        return "The rankings held no requests about held-out things to measure this on."
+
+    def signed(x):
+        return f"{x:+.2f}".replace("-", "\u2212")
+
+    other = dw["other_declines"][0]
+    beats = other["beats_complied"]
+    measured = (f"Over the {dw['requests']} ranked requests about held-out things, the demonstrations' decline "
+                f"scored {signed(dw['demonstrations_decline'])} on average and doing as asked "
+                f"{signed(dw['complied'])}, while \"{other['answer']}\" scored {signed(other['reward'])}, "
+                + ("below doing as asked for every one of the requests." if beats == 0
+                   else f"above doing as asked for only {beats:.0%} of the requests."))
+    if beats < 0.5:
+        return measured + (" The rankings only ever held declines in the demonstrations' words, and the "
+                           "confidence term favours text the tuned model itself would write: the reward model "
+                           "learned those words rather than the idea of declining, and a policy trained against "
+                           "it is pushed towards that one wording.")
+    return measured.replace(" only ", " ") + (" Beyond the demonstrations' words, the reward model learned "
+                                              "something of what a decline is.")
+
+
 def held_out_words(name, held_out):
     """Whether a country was held out of every demonstration and ranking, as a sentence."""
     if name in held_out:
@@ -397,7 +422,7 @@ guide.jump_verdict, guide.halfway_words = jump_verdict, halfway_words  # abiliti
 guide.invention_verdict, guide.real_change_words = invention_verdict, real_change_words  # RLHF page
 guide.placement_words, guide.held_out_words = placement_words, held_out_words  # RLHF page
 guide.separation_words, guide.trade_words = separation_words, trade_words  # RLHF page
-guide.request_words = request_words  # RLHF page
+guide.request_words, guide.decline_wording_words = request_words, decline_wording_words  # RLHF page
 sys.modules["guide"] = guide
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 from bs4 import BeautifulSoup
 
-from sitebuild.cellrun import (invention_verdict, placement_words, real_change_words, request_words,
-                               separation_words, trade_words)
+from sitebuild.cellrun import (decline_wording_words, invention_verdict, placement_words, real_change_words,
+                               request_words, separation_words, trade_words)
 from test_reader_text import main_text, widget_selectors
 
 PAGE = Path("training/rlhf/index.html")
@@ -35,6 +35,22 @@ def test_request_words_cover_every_outcome():
     assert request_words(12, 33, 33).endswith("declined 33, every one of them")
     assert request_words(12, 10, 33).endswith("declined 10, fewer than before")
     assert request_words(12, 12, 33) == "both models declined 12 of the 33 requests: RLHF changed nothing here"
+
+
+def test_decline_wording_words_follow_the_figures():
+    dw = {"requests": 30, "demonstrations_decline": 1.2, "complied": -5.25,
+          "other_declines": [{"answer": "I'd rather not do that.", "reward": -8.0, "beats_complied": 0.1}]}
+    words = decline_wording_words(dw)
+    assert words.startswith("Over the 30 ranked requests about held-out things, the demonstrations' decline "
+                            "scored +1.20 on average and doing as asked \u22125.25, while \"I'd rather not do "
+                            "that.\" scored \u22128.00, above doing as asked for only 10% of the requests."), words
+    assert "learned those words rather than the idea of declining" in words
+    dw["other_declines"][0].update(reward=-1.0, beats_complied=0.9)
+    words = decline_wording_words(dw)
+    assert "for 90% of the requests" in words and "something of what a decline is" in words
+    dw["other_declines"][0].update(reward=-11.0, beats_complied=0.0)
+    assert "\u221211.00, below doing as asked for every one of the requests." in decline_wording_words(dw)
+    assert decline_wording_words({"requests": 0}).startswith("The rankings held no requests")
 
 
 def test_trade_words_follow_the_figures():

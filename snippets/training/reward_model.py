@@ -1,7 +1,7 @@
 # The reward model: trained on pairs (preferred answer, rejected answer) that
 # the rubric ranked; tested on rankings it never saw, and on rankings about
 # things it never saw.
-from guide import held_out_words, share, text_table
+from guide import decline_wording_words, held_out_words, share, text_table
 
 prefs, rm = align["preferences"], align["reward_model"]
 print(f"{prefs['prompts']} prompts x {align['settings']['pref_samples']} sampled answers: "

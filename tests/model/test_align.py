@@ -209,6 +209,8 @@ def test_align_report(smoke_report):
     # what the pages need to ask and judge requests themselves, and one declined and one carried-out demonstration
     assert rep["requests"]["decline_openers"] and all(r["phrasings"] for r in rep["requests"]["held_out"].values())
     assert set(rep["sft"]["request_examples"]) == {"declined", "complied"}
+    dw = rep["reward_model"]["decline_wording"]   # smoke's rankings may hold no requests about held-out things
+    assert dw["requests"] == 0 or len(dw["other_declines"]) == 2 and isinstance(dw["complied"], float)
     asked, reply = rep["sft"]["request_examples"]["declined"]
     assert reply.startswith(tuple(rep["requests"]["decline_openers"]))
     assert not rep["sft"]["request_examples"]["complied"][1].startswith(tuple(rep["requests"]["decline_openers"]))

@@ -90,6 +90,16 @@ def test_the_reward_scorer_presets_rank_a_polite_decline_first(full_artifacts):
         assert questions.is_decline(max(scores, key=scores.get)), scores
 
 
+def test_the_reward_model_is_measured_on_declines_in_other_words(report):
+    """The RLHF page words what the reward model makes of a decline worded unlike
+    the demonstrations' from these figures: they must have been measured."""
+    dw = report["align"]["reward_model"]["decline_wording"]
+    assert dw["requests"] >= 20, dw
+    assert dw["demonstrations_decline"] > dw["complied"], dw   # the preference the rankings taught
+    assert [d["answer"] for d in dw["other_declines"]] and all(0 <= d["beats_complied"] <= 1
+                                                                for d in dw["other_declines"])
+
+
 def test_agent_answers_held_out_questions_with_the_constraint(report):
     ev = report["agent"]["eval"]
     strict, free = ev["constrained"], ev["unconstrained"]
