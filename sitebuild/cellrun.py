@@ -96,6 +96,9 @@ def artifact_bytes(name):
         return f.read()
 
 
+AGAIN = "run the cell again, or reload the page if it persists"   # what every download error ends with
+
+
 def _get(url, name):
     """GET url synchronously (Pyodide, in a worker: cells are synchronous code), with a
     time limit; a failure names the file."""
@@ -112,9 +115,6 @@ def _get(url, name):
     if request.status != 200:
         raise FileNotFoundError(f"{name} could not be downloaded from the site (HTTP {request.status}); {AGAIN}")
     return request.response.to_bytes()
-
-
-AGAIN = "run the cell again, or reload the page if it persists"
 
 
 def _download(name):
