@@ -247,15 +247,21 @@ def parity(sess, params, config: model.GPTConfig, sequences, prefill: int | None
     return worst
 
 
+def reward_feed(batch) -> dict:
+    """The reward graph's inputs for a reward.reward_batch output: the token ids, and
+    each row's answer_start, one past the first position whose prediction the
+    confidence averages (that position predicts the answer's first token)."""
+    x, _, avg, _ = batch
+    return {"input_ids": x, "answer_start": (np.argmax(avg > 0, axis=1) + 1).astype(np.int64)}
+
+
 def reward_parity(sess, reward_fn, batches) -> float:
     """Largest |numpy - onnxruntime| over reward and confidence. batches are
     reward.reward_batch outputs whose rows have equal length (no padding);
     reward_fn(batch) -> (rewards, confidences) is the numpy reward model."""
     worst = 0.0
     for batch in batches:
-        x, _, avg, _ = batch
         r, confidence = reward_fn(batch)
-        start = np.argmax(avg > 0, axis=1) + 1
-        got = sess.run(["reward", "confidence"], {"input_ids": x, "answer_start": start.astype(np.int64)})
+        got = sess.run(["reward", "confidence"], reward_feed(batch))
         worst = max(worst, float(np.max(np.abs(got[0] - r))), float(np.max(np.abs(got[1] - confidence))))
     return worst

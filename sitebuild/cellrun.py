@@ -75,13 +75,7 @@ def artifact(name):
     """Text of one of the model build's files (JSON, Python), wherever this runs."""
     if ARTIFACTS_URL is not None:
         return _download(name).decode("utf-8")
-    folder = os.environ.get("GUIDE_ARTIFACTS")
-    if not folder:
-        raise FileNotFoundError(f"{name}: no model artifacts here (GUIDE_ARTIFACTS is not set)")
-    # One folder, or several joined by os.pathsep (the model build's, then files derived from it)
-    folders = folder.split(os.pathsep)
-    path = next((p for p in (os.path.join(f, name) for f in folders) if os.path.isfile(p)), os.path.join(folders[0], name))
-    with open(path, encoding="utf-8") as f:
+    with open(_local_path(name), encoding="utf-8") as f:
         return f.read()
 
 
@@ -89,11 +83,18 @@ def artifact_bytes(name):
     """Bytes of one of the model build's files (a .safetensors parameter file), wherever this runs."""
     if ARTIFACTS_URL is not None:
         return _download(name)
+    with open(_local_path(name), "rb") as f:
+        return f.read()
+
+
+def _local_path(name):
+    """Where a build-time run finds `name`: $GUIDE_ARTIFACTS is one folder, or several joined
+    by os.pathsep (the model build's, then files derived from it); the first that has it."""
     folder = os.environ.get("GUIDE_ARTIFACTS")
     if not folder:
         raise FileNotFoundError(f"{name}: no model artifacts here (GUIDE_ARTIFACTS is not set)")
-    with open(os.path.join(folder.split(os.pathsep)[0], name), "rb") as f:  # the model build's folder
-        return f.read()
+    folders = folder.split(os.pathsep)
+    return next((p for p in (os.path.join(f, name) for f in folders) if os.path.isfile(p)), os.path.join(folders[0], name))
 
 
 AGAIN = "run the cell again, or reload the page if it persists"   # what every download error ends with

@@ -19,14 +19,13 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from model_export import reward  # noqa: E402
+from model_export import export, reward  # noqa: E402
 from model_export.tokenizer import Tokenizer  # noqa: E402
 
 NODE = shutil.which("node")
@@ -65,8 +64,8 @@ def test_inputs_match_reward_batch():
     js = run_js(CASES, STRIPS)
     cuts = []
     for (q, a), got in zip(CASES, js["cases"]):
-        x, _, avg, last = reward.reward_batch(tok, config, [q.strip()], [a.strip()])
-        start = int(np.argmax(avg[0] > 0)) + 1  # as export.reward_parity feeds answer_start
+        batch = reward.reward_batch(tok, config, [q.strip()], [a.strip()])
+        x, last, start = batch[0], batch[3], int(export.reward_feed(batch)["answer_start"][0])
         assert got["ids"] == x[0].tolist(), (q, a)
         assert got["answerStart"] == start, (q, a)
         assert len(got["ids"]) <= BLOCK_SIZE and last[0] == len(got["ids"]) - 1

@@ -36,7 +36,6 @@ import urllib.parse
 from pathlib import Path
 from types import SimpleNamespace
 
-import numpy as np
 import pytest
 
 from model_export import export
@@ -77,10 +76,10 @@ def python_side(site_dir):
     def score(question, answers):
         out = []
         for answer in answers:
-            x, _, avg, _ = reward_batch(tok, config, [question.strip()], [answer.strip()])
-            start = (np.argmax(avg > 0, axis=1) + 1).astype(np.int64)  # as export.reward_parity
-            reward, confidence = session.run(["reward", "confidence"], {"input_ids": x, "answer_start": start})
-            out.append((float(reward[0]), float(confidence[0]), x[0].tolist(), int(start[0])))
+            feed = export.reward_feed(reward_batch(tok, config, [question.strip()], [answer.strip()]))
+            reward, confidence = session.run(["reward", "confidence"], feed)
+            out.append((float(reward[0]), float(confidence[0]), feed["input_ids"][0].tolist(),
+                        int(feed["answer_start"][0])))
         return out
 
     return SimpleNamespace(score=score, tok=tok, block_size=config.block_size)

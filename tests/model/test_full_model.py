@@ -84,9 +84,8 @@ def test_the_reward_scorer_presets_rank_a_polite_decline_first(full_artifacts):
     for p in requests:
         scores = {}
         for answer in p["answers"]:
-            x, _, avg, _ = reward_batch(tok, config, [p["question"]], [answer])
-            start = (np.argmax(avg > 0, axis=1) + 1).astype(np.int64)
-            scores[answer] = float(session.run(["reward"], {"input_ids": x, "answer_start": start})[0][0])
+            feed = export.reward_feed(reward_batch(tok, config, [p["question"]], [answer]))
+            scores[answer] = float(session.run(["reward"], feed)[0][0])
         assert questions.is_decline(max(scores, key=scores.get)), scores
 
 
